@@ -1,0 +1,264 @@
+//! A trace's metadata compiled once for decoding: one layout arena, the
+//! packet header, and per stream class its scopes and event classes.
+
+use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
+use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass};
+
+/// An event class ready to decode.
+#[derive(Debug, Clone)]
+pub struct CompiledEvent {
+    /// Index in `Metadata::events`.
+    pub class: usize,
+    pub context: Option<NodeId>,
+    pub fields: Option<NodeId>,
+}
+
+/// A stream class ready to decode.
+#[derive(Debug, Clone)]
+pub struct CompiledStream {
+    /// Index in `Metadata::streams`.
+    pub class: usize,
+    pub id: u64,
+    pub packet_context: Option<NodeId>,
+    pub event_header: Option<NodeId>,
+    pub event_context: Option<NodeId>,
+    pub events: Vec<CompiledEvent>,
+    /// Event index by id, for ids below `DENSE_IDS`.
+    dense: Vec<Option<u32>>,
+    /// The clock of this stream (the one its fields map to, else the
+    /// trace's only clock).
+    pub clock: Option<usize>,
+}
+
+const DENSE_IDS: u64 = 1 << 16;
+
+impl CompiledStream {
+    /// The index in `events` of the event class with id `id`.
+    #[inline]
+    pub fn event_index(&self, id: u64) -> Option<usize> {
+        if id < DENSE_IDS {
+            self.dense
+                .get(id as usize)
+                .copied()
+                .flatten()
+                .map(|i| i as usize)
+        } else {
+            None
+        }
+    }
+}
+
+/// Compiled metadata.
+#[derive(Debug, Clone)]
+pub struct CompiledTrace {
+    pub metadata: Metadata,
+    pub layout: Layout,
+    pub packet_header: Option<NodeId>,
+    pub streams: Vec<CompiledStream>,
+}
+
+impl CompiledTrace {
+    /// Compiles `metadata`; errors name the scope and event.
+    pub fn new(mut metadata: Metadata) -> Result<Self, LayoutError> {
+        if metadata.streams.is_empty() {
+            // A trace without stream blocks has one implicit stream class.
+            metadata.streams.push(StreamClass {
+                id: 0,
+                packet_context: None,
+                event_header: None,
+                event_context: None,
+            });
+        }
+        let clocks: Vec<Option<usize>> = (0..metadata.streams.len())
+            .map(|i| stream_clock(&mut metadata, i))
+            .collect();
+        let mut c = Compiler::new();
+        let packet_header = match &metadata.trace.packet_header {
+            Some(h) => Some(
+                c.compile_scope(Scope::PacketHeader, h)
+                    .map_err(|e| LayoutError(format!("trace packet header: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut streams = Vec::new();
+        for (si, sc) in metadata.streams.iter().enumerate() {
+            for s in [
+                Scope::PacketContext,
+                Scope::EventHeader,
+                Scope::StreamEventContext,
+                Scope::EventContext,
+                Scope::EventFields,
+            ] {
+                c.drop_scope(s);
+            }
+            let ctx = |what: &str, e: LayoutError| {
+                LayoutError(format!("stream class {}: {what}: {e}", sc.id))
+            };
+            let packet_context = match &sc.packet_context {
+                Some(t) => Some(
+                    c.compile_scope(Scope::PacketContext, t)
+                        .map_err(|e| ctx("packet context", e))?,
+                ),
+                None => None,
+            };
+            let event_header = match &sc.event_header {
+                Some(t) => Some(
+                    c.compile_scope(Scope::EventHeader, t)
+                        .map_err(|e| ctx("event header", e))?,
+                ),
+                None => None,
+            };
+            let event_context = match &sc.event_context {
+                Some(t) => Some(
+                    c.compile_scope(Scope::StreamEventContext, t)
+                        .map_err(|e| ctx("event context", e))?,
+                ),
+                None => None,
+            };
+            let single_stream = metadata.streams.len() == 1;
+            let mut events = Vec::new();
+            let mut dense: Vec<Option<u32>> = Vec::new();
+            for (ei, ev) in metadata.events.iter().enumerate() {
+                let belongs = match ev.stream_id {
+                    Some(id) => id == sc.id,
+                    None => single_stream,
+                };
+                if !belongs {
+                    continue;
+                }
+                c.drop_scope(Scope::EventContext);
+                c.drop_scope(Scope::EventFields);
+                let ectx = |what: &str, e: LayoutError| {
+                    LayoutError(format!("event `{}`: {what}: {e}", ev.name))
+                };
+                let context = match &ev.context {
+                    Some(t) => Some(
+                        c.compile_scope(Scope::EventContext, t)
+                            .map_err(|e| ectx("context", e))?,
+                    ),
+                    None => None,
+                };
+                let fields = match &ev.fields {
+                    Some(t) => Some(
+                        c.compile_scope(Scope::EventFields, t)
+                            .map_err(|e| ectx("fields", e))?,
+                    ),
+                    None => None,
+                };
+                if ev.id < DENSE_IDS {
+                    let i = ev.id as usize;
+                    if dense.len() <= i {
+                        dense.resize(i + 1, None);
+                    }
+                    if dense[i].is_some() {
+                        return Err(LayoutError(format!(
+                            "stream class {}: duplicate event id {}",
+                            sc.id, ev.id
+                        )));
+                    }
+                    dense[i] = Some(events.len() as u32);
+                }
+                events.push(CompiledEvent {
+                    class: ei,
+                    context,
+                    fields,
+                });
+            }
+            streams.push(CompiledStream {
+                class: si,
+                id: sc.id,
+                packet_context,
+                event_header,
+                event_context,
+                events,
+                dense,
+                clock: clocks[si],
+            });
+        }
+        Ok(CompiledTrace {
+            metadata,
+            layout: c.layout,
+            packet_header,
+            streams,
+        })
+    }
+
+    /// The stream class with id `id`.
+    pub fn stream(&self, id: u64) -> Option<&CompiledStream> {
+        self.streams.iter().find(|s| s.id == id)
+    }
+
+    /// The clock of a stream class.
+    pub fn clock(&self, stream: &CompiledStream) -> Option<&Clock> {
+        stream.clock.map(|i| &self.metadata.clocks[i])
+    }
+}
+
+/// The clock a stream's timestamps refer to: the first clock a field of
+/// the stream class or its event classes maps to; else, when the stream has
+/// unmapped `timestamp` (event header) or `timestamp_begin`/`timestamp_end`
+/// (packet context) integers, the trace's only clock, or an implicit 1 GHz
+/// clock named `default` when the trace declares none (babeltrace2's rule).
+fn stream_clock(metadata: &mut Metadata, stream: usize) -> Option<usize> {
+    let sc = &metadata.streams[stream];
+    let scopes = [&sc.packet_context, &sc.event_header, &sc.event_context];
+    let events = metadata
+        .events
+        .iter()
+        .filter(|e| e.stream_id.is_none_or(|id| id == sc.id))
+        .flat_map(|e| [&e.context, &e.fields]);
+    let mapped = scopes
+        .into_iter()
+        .chain(events)
+        .flatten()
+        .find_map(|s| s.members.iter().find_map(|m| mapped_clock(&m.ty)));
+    if let Some(name) = mapped {
+        return metadata.clocks.iter().position(|c| c.name == name);
+    }
+    let implicit = sc.packet_context.as_ref().is_some_and(|p| {
+        p.members.iter().any(|m| {
+            matches!(m.name.as_str(), "timestamp_begin" | "timestamp_end")
+                && matches!(&m.ty, FieldType::Int(i) if i.clock.is_none())
+        })
+    }) || sc
+        .event_header
+        .as_ref()
+        .is_some_and(|h| has_unmapped_timestamp(&h.members));
+    if !implicit {
+        return None;
+    }
+    if metadata.clocks.is_empty() {
+        metadata.clocks.push(Clock {
+            name: "default".into(),
+            uuid: None,
+            description: None,
+            freq: 1_000_000_000,
+            precision: 0,
+            offset_s: 0,
+            offset: 0,
+            absolute: false,
+        });
+    }
+    Some(0)
+}
+
+fn mapped_clock(ty: &FieldType) -> Option<&str> {
+    match ty {
+        FieldType::Int(i) => i.clock.as_deref(),
+        FieldType::Enum(e) => e.container.clock.as_deref(),
+        FieldType::Struct(s) => s.members.iter().find_map(|m| mapped_clock(&m.ty)),
+        FieldType::Variant(v) => v.options.iter().find_map(|m| mapped_clock(&m.ty)),
+        FieldType::Array(a) => mapped_clock(&a.element),
+        FieldType::Sequence(s) => mapped_clock(&s.element),
+        _ => None,
+    }
+}
+
+fn has_unmapped_timestamp(members: &[Member]) -> bool {
+    members.iter().any(|m| match &m.ty {
+        FieldType::Int(i) => m.name == "timestamp" && i.clock.is_none(),
+        FieldType::Struct(s) => has_unmapped_timestamp(&s.members),
+        FieldType::Variant(v) => has_unmapped_timestamp(&v.options),
+        _ => false,
+    })
+}

@@ -1,0 +1,25 @@
+//! The message iterator: a lending iterator, so messages borrow decoded
+//! data in place instead of copying it.
+
+use crate::message::Message;
+use crate::Error;
+
+/// A source of messages in order.
+pub trait MessageIterator {
+    /// Moves to the next message; `false` at the end.
+    fn advance(&mut self) -> Result<bool, Error>;
+
+    /// The current message (valid after `advance` returned `true`).
+    fn current(&self) -> Message<'_>;
+}
+
+/// Drains an iterator, calling `f` on every message.
+pub fn for_each(
+    it: &mut dyn MessageIterator,
+    mut f: impl FnMut(&Message<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    while it.advance()? {
+        f(&it.current())?;
+    }
+    Ok(())
+}

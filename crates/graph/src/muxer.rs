@@ -1,0 +1,122 @@
+//! `filter.utils.muxer`: merges upstream iterators into one time-ordered
+//! sequence. Messages without a clock snapshot take the last returned time
+//! (so they go out as soon as possible); ties are broken exactly like
+//! babeltrace2 (trace UUID, trace name, stream class id, stream id, message
+//! type, then message contents), so equal inputs give identical outputs.
+
+use std::cmp::Ordering;
+
+use crate::iter::MessageIterator;
+use crate::message::{Message, MessageKind};
+use crate::Error;
+
+/// The muxer.
+pub struct Muxer {
+    upstreams: Vec<Box<dyn MessageIterator>>,
+    /// Upstreams that need an advance before the next pick.
+    stale: Vec<usize>,
+    /// Time of each upstream's current message, `None` if it has none.
+    times: Vec<Option<i64>>,
+    current: Option<usize>,
+    last_ns: i64,
+}
+
+impl Muxer {
+    pub fn new(upstreams: Vec<Box<dyn MessageIterator>>) -> Self {
+        let n = upstreams.len();
+        Muxer {
+            upstreams,
+            stale: (0..n).collect(),
+            times: vec![None; n],
+            current: None,
+            last_ns: i64::MIN,
+        }
+    }
+}
+
+impl MessageIterator for Muxer {
+    fn advance(&mut self) -> Result<bool, Error> {
+        if let Some(c) = self.current.take() {
+            self.stale.push(c);
+        }
+        // Advance in reverse index order so removals keep indices valid.
+        self.stale.sort_unstable_by(|a, b| b.cmp(a));
+        for i in std::mem::take(&mut self.stale) {
+            if self.upstreams[i].advance()? {
+                self.times[i] = self.upstreams[i].current().ns();
+            } else {
+                self.upstreams.remove(i);
+                self.times.remove(i);
+            }
+        }
+        let mut best: Option<(usize, i64)> = None;
+        for (i, t) in self.times.iter().enumerate() {
+            let t = t.unwrap_or(self.last_ns);
+            let better = match best {
+                None => true,
+                Some((b, bt)) => {
+                    t < bt
+                        || (t == bt
+                            && compare(&self.upstreams[i].current(), &self.upstreams[b].current())
+                                == Ordering::Less)
+                }
+            };
+            if better {
+                best = Some((i, t));
+            }
+        }
+        match best {
+            Some((i, t)) => {
+                self.current = Some(i);
+                self.last_ns = t;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn current(&self) -> Message<'_> {
+        self.upstreams[self.current.expect("advance returned true")].current()
+    }
+}
+
+fn cmp_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+/// babeltrace2's `common_muxing_compare_messages` for messages of equal time.
+pub fn compare(a: &Message<'_>, b: &Message<'_>) -> Ordering {
+    let (ta, tb) = (&a.stream.trace, &b.stream.trace);
+    cmp_opt(ta.uuid, tb.uuid)
+        .then_with(|| cmp_opt(ta.name.as_deref(), tb.name.as_deref()))
+        .then_with(|| a.stream.class_id.cmp(&b.stream.class_id))
+        .then_with(|| a.stream.id.cmp(&b.stream.id))
+        .then_with(|| b.kind.weight().cmp(&a.kind.weight()))
+        .then_with(|| same_type(a, b))
+}
+
+fn same_type(a: &Message<'_>, b: &Message<'_>) -> Ordering {
+    let streams = || a.stream.name.cmp(&b.stream.name);
+    match (&a.kind, &b.kind) {
+        (MessageKind::Event(ea), MessageKind::Event(eb)) => {
+            let (ca, cb) = (ea.class, eb.class);
+            ca.id
+                .cmp(&cb.id)
+                .then_with(|| ca.name.cmp(&cb.name))
+                .then_with(|| cmp_opt(ca.loglevel, cb.loglevel))
+                .then_with(|| cmp_opt(ca.emf_uri.as_deref(), cb.emf_uri.as_deref()))
+                .then_with(streams)
+        }
+        (MessageKind::DiscardedEvents(da), MessageKind::DiscardedEvents(db))
+        | (MessageKind::DiscardedPackets(da), MessageKind::DiscardedPackets(db)) => streams()
+            .then_with(|| da.begin.cmp(&db.begin))
+            .then_with(|| da.end.cmp(&db.end))
+            .then_with(|| cmp_opt(da.count, db.count)),
+        _ => streams(),
+    }
+}

@@ -1,0 +1,303 @@
+//! `sink.ctf.fs`: writes the messages back as a CTF 1.8 trace. The
+//! metadata keeps every class and field type of the input; only the event
+//! header becomes a plain `{ id; 64-bit timestamp }`, so events re-encode
+//! from their decoded slots whatever was dropped before the sink (a compact
+//! 27-bit timestamp could not survive a trimmed gap). Packets mirror the
+//! input's, with their sequence numbers and discarded-event counters, so a
+//! reader derives the same discarded events and packets.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ltt_ctf::compiled::CompiledTrace;
+use ltt_ctf::decode::Slot;
+use ltt_ctf::encode::{skip_slots, Encoder};
+use ltt_ctf::metadata::{ByteOrder, FieldType, Member, Metadata, StructType};
+use ltt_ctf::stream::PacketInfo;
+use ltt_ctf::write::{int_type, StreamWriter, TraceWriter, WriterOptions};
+
+use crate::message::{EventView, Message, MessageKind, StreamInfo, TraceInfo};
+use crate::sink::Sink;
+use crate::Error;
+
+/// One output trace.
+struct OutTrace {
+    writer: TraceWriter,
+    encoder: Encoder,
+}
+
+/// One output stream.
+struct OutStream {
+    writer: StreamWriter,
+    last_clock: u64,
+    events_discarded: u64,
+}
+
+/// The CTF writer sink.
+pub struct CtfSink {
+    root: PathBuf,
+    /// Write each trace directly into `root` (single-trace output).
+    single: bool,
+    traces: HashMap<*const TraceInfo, OutTrace>,
+    streams: HashMap<*const StreamInfo, OutStream>,
+    /// Keeps traces alive so their addresses stay unique keys.
+    keep: Vec<Arc<TraceInfo>>,
+}
+
+fn err(e: impl std::fmt::Display) -> Error {
+    Error::Other(e.to_string())
+}
+
+impl CtfSink {
+    /// Writes into `root`; when `single` is false each trace gets a
+    /// subdirectory named after it.
+    pub fn new(root: &Path, single: bool) -> Self {
+        CtfSink {
+            root: root.to_path_buf(),
+            single,
+            traces: HashMap::new(),
+            streams: HashMap::new(),
+            keep: Vec::new(),
+        }
+    }
+
+    fn trace_dir(&self, trace: &TraceInfo) -> PathBuf {
+        if self.single {
+            return self.root.clone();
+        }
+        let name = trace
+            .name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.replace('/', "_"))
+            .unwrap_or_else(|| "trace".into());
+        let mut dir = self.root.join(&name);
+        let mut n = 1;
+        while dir.exists() {
+            dir = self.root.join(format!("{name}-{n}"));
+            n += 1;
+        }
+        dir
+    }
+
+    fn open_stream(&mut self, stream: &StreamInfo) -> Result<(), Error> {
+        let tkey = Arc::as_ptr(&stream.trace);
+        if !self.traces.contains_key(&tkey) {
+            let dir = self.trace_dir(&stream.trace);
+            std::fs::create_dir_all(&dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+            let metadata = output_metadata(&stream.trace.compiled);
+            let options = WriterOptions {
+                max_packet_size: 1 << 30,
+                ..WriterOptions::default()
+            };
+            let writer = TraceWriter::create_with(&dir, &metadata, options).map_err(err)?;
+            let encoder = Encoder::new(&stream.trace.compiled.layout);
+            self.traces.insert(tkey, OutTrace { writer, encoder });
+            self.keep.push(Arc::clone(&stream.trace));
+        }
+        let trace = &self.traces[&tkey];
+        let file = Path::new(&stream.name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("stream_{}", stream.id));
+        let file = unique_name(trace.writer.dir(), &file);
+        let writer = trace
+            .writer
+            .stream(stream.class_id, stream.id, &file)
+            .map_err(err)?;
+        self.streams.insert(
+            stream as *const StreamInfo,
+            OutStream {
+                writer,
+                last_clock: 0,
+                events_discarded: 0,
+            },
+        );
+        Ok(())
+    }
+
+    fn out(&mut self, stream: &StreamInfo) -> Result<&mut OutStream, Error> {
+        let key = stream as *const StreamInfo;
+        if !self.streams.contains_key(&key) {
+            self.open_stream(stream)?;
+        }
+        Ok(self.streams.get_mut(&key).expect("just opened"))
+    }
+}
+
+/// `name`, or `name-N` if a file of that name already exists in `dir`.
+fn unique_name(dir: &Path, name: &str) -> String {
+    let mut candidate = name.to_owned();
+    let mut n = 1;
+    while dir.join(&candidate).exists() {
+        candidate = format!("{name}-{n}");
+        n += 1;
+    }
+    candidate
+}
+
+/// The input metadata with every event header replaced by `{ id; timestamp }`.
+fn output_metadata(trace: &CompiledTrace) -> Metadata {
+    let mut m = trace.metadata.clone();
+    let clock = m.clocks.first().map(|c| c.name.clone());
+    let bo = m.trace.byte_order;
+    for s in &mut m.streams {
+        let mut members = vec![Member {
+            name: "id".into(),
+            ty: FieldType::Int(int_type_order(64, bo)),
+        }];
+        if let Some(c) = &clock {
+            let mut ts = int_type_order(64, bo);
+            ts.clock = Some(c.clone());
+            members.push(Member {
+                name: "timestamp".into(),
+                ty: FieldType::Int(ts),
+            });
+        }
+        s.event_header = Some(StructType {
+            members,
+            min_align: 8,
+        });
+    }
+    m
+}
+
+fn int_type_order(size: u32, order: ByteOrder) -> ltt_ctf::metadata::IntType {
+    let mut t = int_type(size, false);
+    t.byte_order = order;
+    t
+}
+
+/// Top-level integer members of a packet context (such as `cpu_id`), with
+/// their values, for the writer to fill by name.
+fn context_values<'a>(stream: &'a StreamInfo, p: &PacketInfo) -> Vec<(&'a str, u64)> {
+    let Some(ctx) = &stream.stream_class().packet_context else {
+        return Vec::new();
+    };
+    let slots = &p.slots[p.context_start..];
+    let mut i = 0;
+    let mut out = Vec::new();
+    for m in &ctx.members {
+        match (&m.ty, slots.get(i)) {
+            (FieldType::Int(_) | FieldType::Enum(_), Some(Slot::Uint(v))) => {
+                out.push((m.name.as_str(), *v));
+                i += 1;
+            }
+            (FieldType::Int(_) | FieldType::Enum(_), Some(Slot::Sint(v))) => {
+                out.push((m.name.as_str(), *v as u64));
+                i += 1;
+            }
+            _ => skip_slots(&m.ty, slots, &mut i),
+        }
+    }
+    out
+}
+
+impl CtfSink {
+    fn begin(&mut self, stream: &StreamInfo, p: &PacketInfo) -> Result<(), Error> {
+        let extra = context_values(stream, p);
+        let out = self.out(stream)?;
+        if out.writer.packet_is_open() {
+            out.writer
+                .end_packet(out.last_clock, out.events_discarded)
+                .map_err(err)?;
+        }
+        if let Some(seq) = p.seq_num {
+            out.writer.set_next_packet_seq_num(seq);
+        }
+        let begin = p.timestamp_begin.unwrap_or(out.last_clock);
+        out.last_clock = begin;
+        out.events_discarded = p.events_discarded.unwrap_or(out.events_discarded);
+        out.writer.begin_packet(begin, &extra).map_err(err)
+    }
+
+    fn event(
+        &mut self,
+        stream: &StreamInfo,
+        clock: Option<u64>,
+        ev: &EventView<'_>,
+    ) -> Result<(), Error> {
+        if !self.out(stream)?.writer.packet_is_open() {
+            self.begin(stream, ev.packet)?;
+        }
+        let compiled = &stream.trace.compiled;
+        let stream_c = stream.compiled();
+        self.out(stream)?;
+        let enc = &mut self
+            .traces
+            .get_mut(&Arc::as_ptr(&stream.trace))
+            .expect("trace opened with its stream")
+            .encoder;
+        let out = self
+            .streams
+            .get_mut(&(stream as *const StreamInfo))
+            .expect("stream opened");
+        let bo = compiled.metadata.trace.byte_order;
+        let w = out.writer.event_writer();
+        w.align(8);
+        w.write_uint(ev.class.id, 64, bo);
+        if let Some(c) = clock {
+            w.write_uint(c, 64, bo);
+            out.last_clock = c;
+        }
+        let scopes = [
+            (stream_c.event_context, ev.scopes.stream_context),
+            (ev.compiled.context, ev.scopes.context),
+            (ev.compiled.fields, ev.scopes.fields),
+        ];
+        for (node, range) in scopes {
+            if let Some(node) = node {
+                let mut i = 0;
+                enc.encode(&compiled.layout, node, ev.scope(range), &mut i, ev.bytes, w)
+                    .map_err(|e| err(format!("event `{}`: {e}", ev.class.name)))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for CtfSink {
+    fn consume(&mut self, msg: &Message<'_>) -> Result<(), Error> {
+        match &msg.kind {
+            MessageKind::StreamBeginning => {
+                self.out(msg.stream)?;
+            }
+            MessageKind::PacketBeginning(p) => self.begin(msg.stream, p)?,
+            MessageKind::Event(ev) => self.event(msg.stream, msg.clock, ev)?,
+            MessageKind::PacketEnd(p) => {
+                let out = self.out(msg.stream)?;
+                if out.writer.packet_is_open() {
+                    let end = p.timestamp_end.unwrap_or(out.last_clock);
+                    let discarded = p.events_discarded.unwrap_or(out.events_discarded);
+                    out.writer.end_packet(end, discarded).map_err(err)?;
+                }
+            }
+            MessageKind::StreamEnd => {
+                let key = msg.stream as *const StreamInfo;
+                if let Some(mut out) = self.streams.remove(&key) {
+                    if out.writer.packet_is_open() {
+                        out.writer
+                            .end_packet(out.last_clock, out.events_discarded)
+                            .map_err(err)?;
+                    }
+                    out.writer.finish().map_err(err)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        for (_, mut out) in self.streams.drain() {
+            if out.writer.packet_is_open() {
+                out.writer
+                    .end_packet(out.last_clock, out.events_discarded)
+                    .map_err(err)?;
+            }
+            out.writer.finish().map_err(err)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,39 @@
+//! Sinks: where messages end up.
+
+pub mod counter;
+pub mod ctf;
+pub mod pretty;
+
+use crate::iter::MessageIterator;
+use crate::message::Message;
+use crate::Error;
+
+/// A component that consumes messages.
+pub trait Sink {
+    /// Consumes one message.
+    fn consume(&mut self, msg: &Message<'_>) -> Result<(), Error>;
+
+    /// Called once after the last message.
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// `sink.utils.dummy`: consumes and discards.
+#[derive(Debug, Default)]
+pub struct Dummy;
+
+impl Sink for Dummy {
+    #[inline]
+    fn consume(&mut self, _msg: &Message<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Runs a graph: pulls every message from `it` into `sink`.
+pub fn run(it: &mut dyn MessageIterator, sink: &mut dyn Sink) -> Result<(), Error> {
+    while it.advance()? {
+        sink.consume(&it.current())?;
+    }
+    sink.finish()
+}

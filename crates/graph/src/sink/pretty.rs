@@ -1,0 +1,629 @@
+//! `sink.text.pretty`: one line per event, byte-for-byte as babeltrace2
+//! 2.0 prints it; discarded events and packets as warnings on stderr.
+
+use std::io::Write;
+
+use ltt_ctf::decode::Slot;
+use ltt_ctf::metadata::EnvValue;
+
+use crate::color::Colors;
+use crate::ir::FieldClass;
+use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo};
+use crate::sink::Sink;
+use crate::text::{push_escaped, push_g, push_i64, push_int, push_u64};
+use crate::timefmt;
+use crate::Error;
+
+/// Which names and fields to print, and how to print times.
+#[derive(Debug, Clone)]
+pub struct PrettyOptions {
+    pub no_delta: bool,
+    pub clock_cycles: bool,
+    pub clock_seconds: bool,
+    pub clock_date: bool,
+    pub clock_gmt: bool,
+    pub name_payload: bool,
+    pub name_context: bool,
+    pub name_scope: bool,
+    pub name_header: bool,
+    pub field_trace: bool,
+    pub field_hostname: bool,
+    pub field_domain: bool,
+    pub field_procname: bool,
+    pub field_vpid: bool,
+    pub field_loglevel: bool,
+    pub field_emf: bool,
+    pub field_callsite: bool,
+    pub colors: Colors,
+}
+
+impl Default for PrettyOptions {
+    fn default() -> Self {
+        PrettyOptions {
+            no_delta: false,
+            clock_cycles: false,
+            clock_seconds: false,
+            clock_date: false,
+            clock_gmt: false,
+            name_payload: true,
+            name_context: true,
+            name_scope: false,
+            name_header: false,
+            field_trace: false,
+            field_hostname: true,
+            field_domain: false,
+            field_procname: true,
+            field_vpid: true,
+            field_loglevel: false,
+            field_emf: false,
+            field_callsite: false,
+            colors: Colors::none(),
+        }
+    }
+}
+
+const NS_PER_S: i64 = 1_000_000_000;
+
+/// The pretty printer.
+pub struct Pretty<W: Write> {
+    out: W,
+    opts: PrettyOptions,
+    line: Vec<u8>,
+    last_ns: Option<i64>,
+    delta_ns: Option<u64>,
+    last_cycles: Option<u64>,
+    delta_cycles: Option<u64>,
+    negative_warned: bool,
+    start_line: bool,
+}
+
+impl<W: Write> Pretty<W> {
+    pub fn new(out: W, opts: PrettyOptions) -> Self {
+        Pretty {
+            out,
+            opts,
+            line: Vec::with_capacity(4096),
+            last_ns: None,
+            delta_ns: None,
+            last_cycles: None,
+            delta_cycles: None,
+            negative_warned: false,
+            start_line: true,
+        }
+    }
+
+    fn name_equal(&mut self, name: &str) {
+        let c = &self.opts.colors;
+        self.line.extend_from_slice(c.name.as_bytes());
+        self.line.extend_from_slice(name.as_bytes());
+        self.line.extend_from_slice(c.reset.as_bytes());
+        self.line.extend_from_slice(b" = ");
+    }
+
+    fn field_name_equal(&mut self, name: &str) {
+        let c = &self.opts.colors;
+        self.line.extend_from_slice(c.field_name.as_bytes());
+        self.line.extend_from_slice(name.as_bytes());
+        self.line.extend_from_slice(c.reset.as_bytes());
+        self.line.extend_from_slice(b" = ");
+    }
+
+    /// Wall-clock time of `ns` (ns from origin), as babeltrace2 prints it.
+    fn timestamp_wall(&mut self, ns: Option<i64>, update_last: bool) {
+        let Some(ns) = ns else {
+            self.line.extend_from_slice(b"??:??:??.?????????");
+            return;
+        };
+        if update_last {
+            if let Some(last) = self.last_ns {
+                self.delta_ns = Some(ns.wrapping_sub(last) as u64);
+            }
+            self.last_ns = Some(ns);
+        }
+        let sec = ns / NS_PER_S;
+        let nsec = ns % NS_PER_S;
+        let (negative, sec_abs, nsec_abs) = if sec >= 0 && nsec >= 0 {
+            (false, sec as u64, nsec as u64)
+        } else if sec == 0 {
+            (true, 0, (-nsec) as u64)
+        } else {
+            (true, sec.unsigned_abs(), nsec.unsigned_abs())
+        };
+        if !self.opts.clock_seconds {
+            let fallback = negative && !self.negative_warned;
+            if fallback {
+                eprintln!("[warning] Fallback to [sec.ns] to print negative time value. Use --clock-seconds.");
+                self.negative_warned = true;
+            } else {
+                let t = sec_abs as i64;
+                let tm = if self.opts.clock_gmt {
+                    Some(timefmt::gmtime(t))
+                } else {
+                    timefmt::localtime(t)
+                };
+                if let Some(tm) = tm {
+                    if self.opts.clock_date {
+                        let _ = write!(self.line, "{:04}-{:02}-{:02} ", tm.year, tm.month, tm.day);
+                    }
+                    let _ = write!(
+                        self.line,
+                        "{:02}:{:02}:{:02}.{:09}",
+                        tm.hour, tm.min, tm.sec, nsec_abs
+                    );
+                    return;
+                }
+            }
+        }
+        let _ = write!(
+            self.line,
+            "{}{}.{:09}",
+            if negative { "-" } else { "" },
+            sec_abs,
+            nsec_abs
+        );
+    }
+
+    fn event_timestamp(&mut self, msg: &Message<'_>) {
+        if msg.stream.clock().is_none() {
+            return;
+        }
+        let names = self.opts.name_header;
+        if names {
+            self.name_equal("timestamp");
+        } else {
+            self.line.push(b'[');
+        }
+        let colors = self.opts.colors.clone();
+        self.line.extend_from_slice(colors.timestamp.as_bytes());
+        if self.opts.clock_cycles {
+            let cycles = msg.clock.unwrap_or(0);
+            let _ = write!(self.line, "{cycles:020}");
+            if let Some(last) = self.last_cycles {
+                self.delta_cycles = Some(cycles.wrapping_sub(last));
+            }
+            self.last_cycles = Some(cycles);
+        } else {
+            self.timestamp_wall(msg.ns(), true);
+        }
+        self.line.extend_from_slice(colors.reset.as_bytes());
+        if !names {
+            self.line.extend_from_slice(b"] ");
+        }
+        if !self.opts.no_delta {
+            if names {
+                self.line.extend_from_slice(b", ");
+                self.name_equal("delta");
+            } else {
+                self.line.push(b'(');
+            }
+            if self.opts.clock_cycles {
+                match self.delta_cycles {
+                    Some(d) => {
+                        let _ = write!(self.line, "+{d:012}");
+                    }
+                    None => self.line.extend_from_slice(b"+????????????"),
+                }
+            } else {
+                match self.delta_ns {
+                    Some(d) => {
+                        let _ =
+                            write!(self.line, "+{}.{:09}", d / 1_000_000_000, d % 1_000_000_000);
+                    }
+                    None => self.line.extend_from_slice(b"+?.?????????"),
+                }
+            }
+            if !names {
+                self.line.extend_from_slice(b") ");
+            }
+        }
+        self.start_line = !names;
+    }
+
+    fn separator(&mut self) {
+        if !self.start_line {
+            self.line.extend_from_slice(b", ");
+        }
+    }
+
+    fn event_header(&mut self, msg: &Message<'_>, ev: &EventView<'_>) {
+        let names = self.opts.name_header;
+        self.event_timestamp(msg);
+        let trace = &msg.stream.trace;
+        let m = &trace.compiled.metadata;
+        let mut dom = false;
+        if self.opts.field_trace {
+            if let Some(name) = &trace.name {
+                self.separator();
+                if names {
+                    self.name_equal("trace");
+                }
+                self.line.extend_from_slice(name.as_bytes());
+                if names {
+                    self.line.extend_from_slice(b", ");
+                }
+            }
+        }
+        let env_fields: [(bool, &str, &str); 4] = [
+            (self.opts.field_hostname, "hostname", "trace:hostname"),
+            (self.opts.field_domain, "domain", "trace:domain"),
+            (self.opts.field_procname, "procname", "trace:procname"),
+            (self.opts.field_vpid, "vpid", "trace:vpid"),
+        ];
+        for (enabled, key, label) in env_fields {
+            if !enabled {
+                continue;
+            }
+            let Some(value) = m.env(key) else { continue };
+            self.separator();
+            if names {
+                self.name_equal(label);
+            } else if dom && key != "hostname" {
+                self.line.push(b':');
+            }
+            match (key, value) {
+                ("vpid", EnvValue::Int(v)) => {
+                    let _ = write!(self.line, "({v})");
+                }
+                ("vpid", EnvValue::Str(_)) => self.line.extend_from_slice(b"(0)"),
+                (_, EnvValue::Str(s)) => self.line.extend_from_slice(s.as_bytes()),
+                (_, EnvValue::Int(v)) => push_i64(&mut self.line, *v),
+            }
+            dom = true;
+        }
+        if self.opts.field_loglevel {
+            if let Some(level) = ev.class.loglevel.filter(|l| (0..=14).contains(l)) {
+                self.separator();
+                if names {
+                    self.name_equal("loglevel");
+                } else if dom {
+                    self.line.push(b':');
+                }
+                let _ = write!(self.line, "{} ({level})", LOG_LEVELS[level as usize]);
+                dom = true;
+            }
+        }
+        if self.opts.field_emf {
+            if let Some(uri) = &ev.class.emf_uri {
+                self.separator();
+                if names {
+                    self.name_equal("model.emf.uri");
+                } else if dom {
+                    self.line.push(b':');
+                }
+                self.line.extend_from_slice(uri.as_bytes());
+                dom = true;
+            }
+        }
+        if dom && !names {
+            self.line.push(b' ');
+        }
+        self.separator();
+        self.start_line = true;
+        if names {
+            self.name_equal("name");
+        }
+        let colors = self.opts.colors.clone();
+        self.line.extend_from_slice(colors.event_name.as_bytes());
+        self.line.extend_from_slice(ev.class.name.as_bytes());
+        self.line.extend_from_slice(colors.reset.as_bytes());
+        self.line
+            .extend_from_slice(if names { b", " } else { b": " });
+    }
+
+    fn scope(
+        &mut self,
+        label: &str,
+        fc: Option<&FieldClass>,
+        slots: &[Slot],
+        ev: &EventView<'_>,
+        names: bool,
+    ) {
+        let Some(fc) = fc else { return };
+        self.separator();
+        self.start_line = false;
+        if self.opts.name_scope {
+            self.name_equal(label);
+        }
+        let mut i = 0;
+        self.field(fc, slots, &mut i, ev.bytes, names);
+    }
+
+    fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
+        let slot = slots.get(*i).copied();
+        let colors = &self.opts.colors;
+        match fc {
+            FieldClass::Int {
+                signed, size, base, ..
+            } => {
+                *i += 1;
+                self.line.extend_from_slice(colors.number.as_bytes());
+                push_int(&mut self.line, raw(slot), *signed, *size, *base);
+                self.line.extend_from_slice(colors.reset.as_bytes());
+            }
+            FieldClass::Enum {
+                signed,
+                size,
+                base,
+                mappings,
+                ..
+            } => {
+                *i += 1;
+                let v = raw(slot);
+                let value = if *signed { v as i64 as i128 } else { v as i128 };
+                self.line.extend_from_slice(b"( ");
+                let mut n = 0;
+                for m in mappings {
+                    if m.ranges.iter().any(|&(lo, hi)| lo <= value && value <= hi) {
+                        if n > 0 {
+                            self.line.extend_from_slice(b", ");
+                        }
+                        self.line.extend_from_slice(colors.enum_label.as_bytes());
+                        push_escaped(&mut self.line, m.label.as_bytes());
+                        self.line.extend_from_slice(colors.reset.as_bytes());
+                        n += 1;
+                    }
+                }
+                if n == 0 {
+                    self.line.extend_from_slice(colors.unknown.as_bytes());
+                    self.line.extend_from_slice(b"<unknown>");
+                    self.line.extend_from_slice(colors.reset.as_bytes());
+                }
+                self.line.extend_from_slice(b" : container = ");
+                self.line.extend_from_slice(colors.number.as_bytes());
+                push_int(&mut self.line, v, *signed, *size, *base);
+                self.line.extend_from_slice(colors.reset.as_bytes());
+                self.line.extend_from_slice(b" )");
+            }
+            FieldClass::Float { .. } => {
+                *i += 1;
+                self.line.extend_from_slice(colors.number.as_bytes());
+                push_g(
+                    &mut self.line,
+                    if let Some(Slot::Float(f)) = slot {
+                        f
+                    } else {
+                        0.0
+                    },
+                );
+                self.line.extend_from_slice(colors.reset.as_bytes());
+            }
+            FieldClass::String => {
+                *i += 1;
+                self.line.extend_from_slice(colors.string.as_bytes());
+                let s = match slot {
+                    Some(Slot::Str { off, len }) => &bytes[off as usize..(off + len) as usize],
+                    _ => &[][..],
+                };
+                push_escaped(&mut self.line, s);
+                self.line
+                    .extend_from_slice(self.opts.colors.reset.as_bytes());
+            }
+            FieldClass::Struct { members, .. } => {
+                self.line.push(b'{');
+                let mut printed = 0;
+                for (name, m) in members {
+                    if m.hidden() {
+                        skip(m, slots, i);
+                        continue;
+                    }
+                    self.line
+                        .extend_from_slice(if printed > 0 { b", " } else { b" " });
+                    if names {
+                        self.field_name_equal(name);
+                    }
+                    self.field(m, slots, i, bytes, names);
+                    printed += 1;
+                }
+                self.line.extend_from_slice(b" }");
+            }
+            FieldClass::StaticArray { element, .. } | FieldClass::DynamicArray { element } => {
+                *i += 1;
+                let n = if let Some(Slot::Len(n)) = slot { n } else { 0 };
+                self.line.push(b'[');
+                for k in 0..n {
+                    self.line
+                        .extend_from_slice(if k > 0 { b", " } else { b" " });
+                    if names {
+                        self.line.push(b'[');
+                        push_u64(&mut self.line, k);
+                        self.line.extend_from_slice(b"] = ");
+                    }
+                    self.field(element, slots, i, bytes, names);
+                }
+                self.line.extend_from_slice(b" ]");
+            }
+            FieldClass::Variant { options } => {
+                *i += 1;
+                let k = if let Some(Slot::Option(k)) = slot {
+                    k as usize
+                } else {
+                    0
+                };
+                self.line.extend_from_slice(b"{ ");
+                if let Some((_, o)) = options.get(k) {
+                    self.field(o, slots, i, bytes, names);
+                }
+                self.line.extend_from_slice(b" }");
+            }
+        }
+    }
+
+    fn event(&mut self, msg: &Message<'_>, ev: &EventView<'_>) -> Result<(), Error> {
+        self.start_line = true;
+        self.line.clear();
+        self.event_header(msg, ev);
+        let ir = msg.stream.ir();
+        let eir = &ir.events[ev.index];
+        let packet_slots = &ev.packet.slots[ev.packet.context_start..];
+        let names_ctx = self.opts.name_context;
+        self.scope(
+            "stream.packet.context",
+            ir.packet_context.as_ref(),
+            packet_slots,
+            ev,
+            names_ctx,
+        );
+        self.scope(
+            "stream.event.context",
+            ir.common_context.as_ref(),
+            ev.scope(ev.scopes.stream_context),
+            ev,
+            names_ctx,
+        );
+        self.scope(
+            "event.context",
+            eir.specific_context.as_ref(),
+            ev.scope(ev.scopes.context),
+            ev,
+            names_ctx,
+        );
+        self.scope(
+            "event.fields",
+            eir.payload.as_ref(),
+            ev.scope(ev.scopes.fields),
+            ev,
+            self.opts.name_payload,
+        );
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    fn discarded(&mut self, stream: &StreamInfo, d: &Discarded, what: &str) -> Result<(), Error> {
+        self.line.clear();
+        let tc = Colors::terminal_warning();
+        let _ = write!(
+            self.line,
+            "{}{}WARNING{}{}: {} ",
+            tc.yellow,
+            tc.bold,
+            tc.reset,
+            tc.yellow,
+            if d.count.is_some() {
+                "Tracer discarded"
+            } else {
+                "Tracer may have discarded"
+            }
+        );
+        match d.count {
+            Some(n) => {
+                let _ = write!(self.line, "{n} {what}{}", if n == 1 { "" } else { "s" });
+            }
+            None => {
+                let _ = write!(self.line, "{what}s");
+            }
+        }
+        self.line.push(b' ');
+        let clock = stream.clock();
+        match (d.begin, d.end, clock) {
+            (Some(b), Some(e), Some(c)) => {
+                self.line.extend_from_slice(b"between [");
+                self.timestamp_wall(c.ns_from_origin(b), false);
+                self.line.extend_from_slice(b"] and [");
+                self.timestamp_wall(c.ns_from_origin(e), false);
+                self.line.push(b']');
+            }
+            _ => self.line.extend_from_slice(b"(unknown time range)"),
+        }
+        let trace = &stream.trace;
+        let _ = write!(
+            self.line,
+            " in trace \"{}\" ",
+            trace.name.as_deref().unwrap_or("(unknown)")
+        );
+        match trace.uuid {
+            Some(u) => {
+                let _ = write!(self.line, "(UUID: {}) ", crate::format_uuid(&u));
+            }
+            None => self.line.extend_from_slice(b"(no UUID) "),
+        }
+        let _ = write!(
+            self.line,
+            "within stream \"{}\" (stream class ID: {}, stream ID: {}).{}\n",
+            stream.name, stream.class_id, stream.id, tc.reset
+        );
+        self.out.flush()?;
+        let mut err = std::io::stderr().lock();
+        err.write_all(&self.line)?;
+        Ok(())
+    }
+}
+
+/// The raw bits of an integer slot.
+#[inline]
+fn raw(slot: Option<Slot>) -> u64 {
+    match slot {
+        Some(Slot::Uint(v)) => v,
+        Some(Slot::Sint(v)) => v as u64,
+        _ => 0,
+    }
+}
+
+/// Skips the slots of a field that is not printed.
+fn skip(fc: &FieldClass, slots: &[Slot], i: &mut usize) {
+    match fc {
+        FieldClass::Struct { members, .. } => {
+            for (_, m) in members {
+                skip(m, slots, i);
+            }
+        }
+        FieldClass::StaticArray { element, .. } | FieldClass::DynamicArray { element } => {
+            let n = if let Some(Slot::Len(n)) = slots.get(*i) {
+                *n
+            } else {
+                0
+            };
+            *i += 1;
+            for _ in 0..n {
+                skip(element, slots, i);
+            }
+        }
+        FieldClass::Variant { options } => {
+            let k = if let Some(Slot::Option(k)) = slots.get(*i) {
+                *k as usize
+            } else {
+                0
+            };
+            *i += 1;
+            if let Some((_, o)) = options.get(k) {
+                skip(o, slots, i);
+            }
+        }
+        _ => *i += 1,
+    }
+}
+
+/// babeltrace2's names of the LTTng log levels.
+const LOG_LEVELS: [&str; 15] = [
+    "TRACE_EMERG",
+    "TRACE_ALERT",
+    "TRACE_CRIT",
+    "TRACE_ERR",
+    "TRACE_WARNING",
+    "TRACE_NOTICE",
+    "TRACE_INFO",
+    "TRACE_DEBUG_SYSTEM",
+    "TRACE_DEBUG_PROGRAM",
+    "TRACE_DEBUG_PROCESS",
+    "TRACE_DEBUG_MODULE",
+    "TRACE_DEBUG_UNIT",
+    "TRACE_DEBUG_FUNCTION",
+    "TRACE_DEBUG_LINE",
+    "TRACE_DEBUG",
+];
+
+impl<W: Write> Sink for Pretty<W> {
+    fn consume(&mut self, msg: &Message<'_>) -> Result<(), Error> {
+        match &msg.kind {
+            MessageKind::Event(ev) => self.event(msg, ev),
+            MessageKind::DiscardedEvents(d) => self.discarded(msg.stream, d, "event"),
+            MessageKind::DiscardedPackets(d) => self.discarded(msg.stream, d, "packet"),
+            _ => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        self.out.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,300 @@
+//! `source.ctf.fs`: reads CTF traces from disk, one message iterator per
+//! logical stream (babeltrace2's output ports).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ltt_ctf::stream::{Item, StreamReader};
+use ltt_ctf::trace::{self, Trace};
+
+use crate::clock::ClockClass;
+use crate::iter::MessageIterator;
+use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo, TraceInfo};
+use crate::Error;
+
+/// Parameters of `source.ctf.fs`.
+#[derive(Debug, Clone, Default)]
+pub struct CtfFsParams {
+    /// Trace directories (all sharing one UUID are merged).
+    pub inputs: Vec<PathBuf>,
+    pub trace_name: Option<String>,
+    pub clock_offset_s: i64,
+    pub clock_offset_ns: i64,
+    pub force_clock_origin_unix_epoch: bool,
+}
+
+/// What auto-discovery found under one command-line path: a group of
+/// trace directories forming one trace.
+#[derive(Debug, Clone)]
+pub struct DiscoveredTrace {
+    pub dirs: Vec<PathBuf>,
+    /// `trace-name` the CLI gives: the directory relative to the input
+    /// path, when the trace has a single directory below it.
+    pub trace_name: Option<String>,
+}
+
+/// Finds the traces below each path, grouping directories that share a
+/// UUID, the way `babeltrace2 convert` auto-discovers sources.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<DiscoveredTrace>, Error> {
+    let mut dirs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for p in paths {
+        for d in trace::find_trace_dirs(p)? {
+            dirs.push((p.clone(), d));
+        }
+    }
+    let mut groups: Vec<(Option<[u8; 16]>, Vec<(PathBuf, PathBuf)>)> = Vec::new();
+    for (input, dir) in dirs {
+        let uuid = trace::read_metadata(&dir)?.trace.uuid;
+        match groups.iter_mut().find(|(u, _)| u.is_some() && *u == uuid) {
+            Some((_, g)) => g.push((input, dir)),
+            None => groups.push((uuid, vec![(input, dir)])),
+        }
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(_, g)| {
+            let trace_name = if g.len() == 1 {
+                let (input, dir) = &g[0];
+                dir.strip_prefix(input)
+                    .ok()
+                    .map(|r| r.to_string_lossy().into_owned())
+                    .filter(|r| !r.is_empty())
+            } else {
+                None
+            };
+            DiscoveredTrace {
+                dirs: g.into_iter().map(|(_, d)| d).collect(),
+                trace_name,
+            }
+        })
+        .collect())
+}
+
+/// Opens a `source.ctf.fs` component: one iterator per stream.
+pub fn open(params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Error> {
+    let traces = trace::open_traces(&params.inputs)?;
+    let mut out = Vec::new();
+    for t in traces {
+        out.extend(stream_iters(t, params)?);
+    }
+    Ok(out)
+}
+
+fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Error> {
+    let m = t.metadata();
+    let hostname = m.env_str("hostname").map(str::to_owned);
+    let name = match (hostname, &params.trace_name) {
+        (Some(h), Some(n)) => Some(format!("{h}/{n}")),
+        (Some(h), None) => Some(h),
+        (None, Some(n)) => Some(n.clone()),
+        (None, None) => Some(String::new()),
+    };
+    let is_lttng = m
+        .env_str("tracer_name")
+        .is_some_and(|n| n.starts_with("lttng"));
+    let clocks = m
+        .clocks
+        .iter()
+        .map(|c| {
+            let unix = c.absolute
+                || params.force_clock_origin_unix_epoch
+                || (is_lttng && c.name == "monotonic");
+            ClockClass::new(c, unix, params.clock_offset_s, params.clock_offset_ns)
+        })
+        .collect();
+    let info = Arc::new(TraceInfo {
+        name,
+        uuid: m.trace.uuid,
+        ir: crate::ir::build(&t.compiled),
+        compiled: Arc::clone(&t.compiled),
+        clocks,
+    });
+    let mut next_id = 0u64;
+    let mut iters = Vec::new();
+    for s in &t.streams {
+        let class = info
+            .compiled
+            .streams
+            .iter()
+            .position(|c| c.id == s.stream_class_id)
+            .unwrap_or(0);
+        let id = s.instance_id.unwrap_or_else(|| {
+            next_id += 1;
+            next_id - 1
+        });
+        let stream = Arc::new(StreamInfo {
+            trace: Arc::clone(&info),
+            class,
+            class_id: s.stream_class_id,
+            id,
+            name: absolute(&s.files[0]),
+        });
+        iters.push(CtfStreamIter::new(stream, s.files.clone()));
+    }
+    Ok(iters)
+}
+
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// What the iterator is positioned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    StreamBeginning,
+    DiscardedEvents(Discarded),
+    DiscardedPackets(Discarded),
+    PacketBeginning,
+    Event,
+    PacketEnd,
+    StreamEnd,
+}
+
+/// Per-stream state carried from one packet to the next.
+#[derive(Debug, Default)]
+struct Previous {
+    seen: bool,
+    events_discarded: Option<u64>,
+    seq_num: Option<u64>,
+    timestamp_end: Option<u64>,
+}
+
+/// The messages of one data stream.
+pub struct CtfStreamIter {
+    stream: Arc<StreamInfo>,
+    reader: StreamReader,
+    at: Option<At>,
+    queue: VecDeque<At>,
+    prev: Previous,
+    ended: bool,
+}
+
+impl CtfStreamIter {
+    fn new(stream: Arc<StreamInfo>, files: Vec<PathBuf>) -> Self {
+        let reader = StreamReader::new(Arc::clone(&stream.trace.compiled), files);
+        CtfStreamIter {
+            stream,
+            reader,
+            at: None,
+            queue: VecDeque::from([At::StreamBeginning]),
+            prev: Previous::default(),
+            ended: false,
+        }
+    }
+
+    pub fn stream(&self) -> &Arc<StreamInfo> {
+        &self.stream
+    }
+
+    /// Queues discarded-events/packets messages (derived from the packet
+    /// context as babeltrace2 does) and the packet beginning.
+    fn on_packet(&mut self) {
+        let p = self.reader.packet();
+        let has_range = p.timestamp_begin.is_some() && p.timestamp_end.is_some();
+        if let Some(e) = p.events_discarded {
+            if !self.prev.seen {
+                if e != 0 {
+                    self.queue.push_back(At::DiscardedEvents(Discarded {
+                        count: None,
+                        begin: p.timestamp_begin.filter(|_| has_range),
+                        end: p.timestamp_end.filter(|_| has_range),
+                    }));
+                }
+            } else {
+                let diff = e.wrapping_sub(self.prev.events_discarded.unwrap_or(0));
+                if diff != 0 {
+                    self.queue.push_back(At::DiscardedEvents(Discarded {
+                        count: Some(diff),
+                        begin: self.prev.timestamp_end.filter(|_| has_range),
+                        end: p.timestamp_end.filter(|_| has_range),
+                    }));
+                }
+            }
+        }
+        if let (Some(s), Some(prev), true) = (p.seq_num, self.prev.seq_num, self.prev.seen) {
+            let gap = s.wrapping_sub(prev);
+            if gap > 1 {
+                self.queue.push_back(At::DiscardedPackets(Discarded {
+                    count: Some(gap - 1),
+                    begin: self.prev.timestamp_end.filter(|_| has_range),
+                    end: p.timestamp_begin.filter(|_| has_range),
+                }));
+            }
+        }
+        self.prev = Previous {
+            seen: true,
+            events_discarded: p.events_discarded,
+            seq_num: p.seq_num,
+            timestamp_end: p.timestamp_end,
+        };
+        self.queue.push_back(At::PacketBeginning);
+    }
+}
+
+impl MessageIterator for CtfStreamIter {
+    fn advance(&mut self) -> Result<bool, Error> {
+        if let Some(at) = self.queue.pop_front() {
+            self.at = Some(at);
+            return Ok(true);
+        }
+        if self.ended {
+            self.at = None;
+            return Ok(false);
+        }
+        match self.reader.next()? {
+            Item::PacketBegin => {
+                self.on_packet();
+                self.at = self.queue.pop_front();
+            }
+            Item::Event => self.at = Some(At::Event),
+            Item::PacketEnd => self.at = Some(At::PacketEnd),
+            Item::End => {
+                self.ended = true;
+                self.at = Some(At::StreamEnd);
+            }
+        }
+        Ok(true)
+    }
+
+    fn current(&self) -> Message<'_> {
+        let stream = &*self.stream;
+        let p = self.reader.packet();
+        let (kind, clock) = match self.at.expect("advance returned true") {
+            At::StreamBeginning => (MessageKind::StreamBeginning, None),
+            At::StreamEnd => (MessageKind::StreamEnd, None),
+            At::DiscardedEvents(d) => (MessageKind::DiscardedEvents(d), d.begin),
+            At::DiscardedPackets(d) => (MessageKind::DiscardedPackets(d), d.begin),
+            At::PacketBeginning => (MessageKind::PacketBeginning(p), p.timestamp_begin),
+            At::PacketEnd => (MessageKind::PacketEnd(p), p.timestamp_end),
+            At::Event => {
+                let e = self.reader.event();
+                let compiled = &stream.compiled().events[e.event];
+                let class = &stream.trace.compiled.metadata.events[compiled.class];
+                let view = EventView {
+                    class,
+                    index: e.event,
+                    compiled,
+                    slots: self.reader.event_slots(),
+                    scopes: e.scopes,
+                    bytes: self.reader.packet_bytes(),
+                    packet: p,
+                };
+                (MessageKind::Event(view), e.clock)
+            }
+        };
+        let clock = if stream.clock().is_some() {
+            clock
+        } else {
+            None
+        };
+        Message {
+            kind,
+            stream,
+            clock,
+        }
+    }
+}

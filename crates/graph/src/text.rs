@@ -1,0 +1,186 @@
+//! Value formatting shared by the text sinks: C's `%g`, babeltrace2's
+//! string escaping, integers in their preferred base.
+
+use ltt_ctf::metadata::DisplayBase;
+
+/// Appends `v` formatted like C's `printf("%g", v)`.
+pub fn push_g(out: &mut Vec<u8>, v: f64) {
+    use std::io::Write;
+    if v.is_nan() {
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v < 0.0 { b"-inf" } else { b"inf" });
+        return;
+    }
+    if v == 0.0 {
+        out.extend_from_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
+        return;
+    }
+    const P: i32 = 6;
+    // The exponent after rounding to P significant digits.
+    let sci = format!("{:.*e}", (P - 1) as usize, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let x: i32 = exp.parse().unwrap_or(0);
+    if (-4..P).contains(&x) {
+        let fixed = format!("{:.*}", (P - 1 - x) as usize, v);
+        out.extend_from_slice(trim_zeros(&fixed).as_bytes());
+    } else {
+        let m = trim_zeros(mantissa);
+        let _ = write!(
+            out,
+            "{m}e{}{:02}",
+            if x < 0 { '-' } else { '+' },
+            x.unsigned_abs()
+        );
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// Appends `bytes` as a double-quoted string escaped like babeltrace2
+/// (C locale: bytes >= 0x80 pass through).
+pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for &b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\'' => out.extend_from_slice(b"\\'"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'?' => out.extend_from_slice(b"\\?"),
+            0 => out.extend_from_slice(b"\\0"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x1b => out.extend_from_slice(b"\\e"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x0b => out.extend_from_slice(b"\\v"),
+            c if c < 0x20 || c == 0x7f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'x',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends an unsigned decimal.
+#[inline]
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends a signed decimal.
+#[inline]
+pub fn push_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends `raw` (the field's bits, sign-extended when signed) in the
+/// field's preferred base, as babeltrace2's pretty printer does.
+pub fn push_int(out: &mut Vec<u8>, raw: u64, signed: bool, size: u32, base: DisplayBase) {
+    use std::io::Write;
+    match base {
+        DisplayBase::Decimal => {
+            if signed {
+                push_i64(out, raw as i64)
+            } else {
+                push_u64(out, raw)
+            }
+        }
+        DisplayBase::Hexadecimal => {
+            let mut v = raw;
+            if size < 64 {
+                let rounded = (size + 3) & !3;
+                if rounded < 64 {
+                    v &= (1u64 << rounded) - 1;
+                }
+            }
+            let _ = write!(out, "0x{v:X}");
+        }
+        DisplayBase::Octal => {
+            let mut v = raw;
+            if signed && size < 64 {
+                let rounded = ((size - 1) / 3 + 1) * 3;
+                if rounded < 64 {
+                    v &= (1u64 << rounded) - 1;
+                }
+            }
+            let _ = write!(out, "0{v:o}");
+        }
+        DisplayBase::Binary => {
+            out.extend_from_slice(b"0b");
+            for bit in (0..size).rev() {
+                out.push(if (raw >> bit) & 1 == 1 { b'1' } else { b'0' });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(v: f64) -> String {
+        let mut o = Vec::new();
+        push_g(&mut o, v);
+        String::from_utf8(o).unwrap()
+    }
+
+    #[test]
+    fn percent_g_matches_c() {
+        assert_eq!(g(3.14), "3.14");
+        assert_eq!(g(1e6), "1e+06");
+        assert_eq!(g(-0.5), "-0.5");
+        assert_eq!(g(9.99995e-41), "9.99995e-41");
+        assert_eq!(g(1.7976931348623157e308), "1.79769e+308");
+        assert_eq!(g(499997.0), "499997");
+        assert_eq!(g(333333.3333), "333333");
+        assert_eq!(g(0.0001), "0.0001");
+        assert_eq!(g(0.00001), "1e-05");
+        assert_eq!(g(123456.5), "123456");
+        assert_eq!(g(999999.5), "1e+06");
+        assert_eq!(g(-0.0), "-0");
+        assert_eq!(g(f64::INFINITY), "inf");
+        assert_eq!(g(100.0), "100");
+    }
+
+    #[test]
+    fn escapes() {
+        let mut o = Vec::new();
+        push_escaped(&mut o, b"a\tb\n\"\\?\x7f\x01\xc3\xa9");
+        assert_eq!(o, b"\"a\\tb\\n\\\"\\\\\\?\\x7f\\x01\xc3\xa9\"");
+    }
+
+    #[test]
+    fn bases() {
+        let mut o = Vec::new();
+        push_int(&mut o, -1i64 as u64, true, 8, DisplayBase::Hexadecimal);
+        assert_eq!(o, b"0xFF");
+        o.clear();
+        push_int(&mut o, 5, false, 4, DisplayBase::Binary);
+        assert_eq!(o, b"0b0101");
+        o.clear();
+        push_int(&mut o, -1i64 as u64, true, 8, DisplayBase::Octal);
+        assert_eq!(o, b"0777");
+    }
+}
