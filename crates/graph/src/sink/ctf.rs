@@ -137,12 +137,25 @@ fn unique_name(dir: &Path, name: &str) -> String {
     candidate
 }
 
-/// The input metadata with every event header replaced by `{ id; timestamp }`.
+/// The input metadata with every event header replaced by `{ id; timestamp }`
+/// and 64-bit packet sizes.
 fn output_metadata(trace: &CompiledTrace) -> Metadata {
     let mut m = trace.metadata.clone();
     let clock = m.clocks.first().map(|c| c.name.clone());
     let bo = m.trace.byte_order;
     for s in &mut m.streams {
+        // Re-encoded packets are larger (wider headers, page padding):
+        // sizes get 64 bits. They are hidden fields, readers show the same.
+        if let Some(ctx) = &mut s.packet_context {
+            for member in &mut ctx.members {
+                if let ("content_size" | "packet_size", FieldType::Int(i)) =
+                    (member.name.as_str(), &mut member.ty)
+                {
+                    i.size = 64;
+                    i.align = i.align.max(8);
+                }
+            }
+        }
         let mut members = vec![Member {
             name: "id".into(),
             ty: FieldType::Int(int_type_order(64, bo)),

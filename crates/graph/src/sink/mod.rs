@@ -2,6 +2,7 @@
 
 pub mod counter;
 pub mod ctf;
+pub mod details;
 pub mod pretty;
 
 use crate::iter::MessageIterator;
