@@ -11,6 +11,7 @@ use ltt_graph::iter::MessageIterator;
 use ltt_graph::muxer::Muxer;
 use ltt_graph::sink::counter::Counter;
 use ltt_graph::sink::ctf::CtfSink;
+use ltt_graph::sink::details::{Details, DetailsOptions};
 use ltt_graph::sink::pretty::{Pretty, PrettyOptions};
 use ltt_graph::sink::{self, Dummy, Sink};
 use ltt_graph::source::{self, CtfFsParams};
@@ -90,6 +91,15 @@ pub struct ViewArgs {
         default_value = "text"
     )]
     output_format: OutputFormat,
+    /// Sink component instead of the output format, as babeltrace2 names
+    /// them: sink.text.pretty, sink.text.details, sink.utils.counter,
+    /// sink.utils.dummy, sink.ctf.fs (optionally prefixed by `NAME:`).
+    #[arg(
+        short = 'c',
+        long = "component",
+        value_name = "[NAME:]TYPE.PLUGIN.CLASS"
+    )]
+    component: Option<String>,
     /// Write the text output to FILE instead of stdout.
     #[arg(short = 'w', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
@@ -201,6 +211,28 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
     Ok((iters, traces))
 }
 
+/// Where messages go.
+enum Output {
+    Format(OutputFormat),
+    Details,
+}
+
+/// The sink a `-c` component names.
+fn sink_for_component(spec: &str) -> Result<Output> {
+    let class = spec.rsplit_once(':').map_or(spec, |(_, c)| c);
+    let class = class.strip_prefix("sink.").unwrap_or(class);
+    Ok(match class {
+        "text.pretty" => Output::Format(OutputFormat::Text),
+        "text.details" => Output::Details,
+        "utils.counter" => Output::Format(OutputFormat::Counter),
+        "utils.dummy" => Output::Format(OutputFormat::Dummy),
+        "ctf.fs" => Output::Format(OutputFormat::Ctf),
+        _ => bail!(
+            "unknown sink component `{spec}` (known: sink.text.pretty, sink.text.details, sink.utils.counter, sink.utils.dummy, sink.ctf.fs)"
+        ),
+    })
+}
+
 /// The trimmer bounds from --begin/--end/--timerange.
 fn bounds(args: &ViewArgs) -> Result<(Option<Bound>, Option<Bound>)> {
     let (b, e) = match &args.timerange {
@@ -234,26 +266,31 @@ pub fn run(args: ViewArgs) -> Result<()> {
     } else {
         Box::new(muxer)
     };
+    let format = match &args.component {
+        Some(c) => sink_for_component(c)?,
+        None => Output::Format(args.output_format),
+    };
     let out: Box<dyn Write> = match &args.output {
-        Some(_) if args.output_format == OutputFormat::Ctf => Box::new(std::io::sink()),
+        Some(_) if matches!(format, Output::Format(OutputFormat::Ctf)) => Box::new(std::io::sink()),
         Some(p) => Box::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     };
     let out = BufWriter::with_capacity(1 << 16, out);
-    let mut sink: Box<dyn Sink> = match args.output_format {
-        OutputFormat::Text => Box::new(Pretty::new(
+    let mut sink: Box<dyn Sink> = match format {
+        Output::Details => Box::new(Details::new(out, DetailsOptions::default())),
+        Output::Format(OutputFormat::Text) => Box::new(Pretty::new(
             out,
             pretty_options(&args, args.output.is_none())?,
         )),
-        OutputFormat::Dummy => Box::new(Dummy),
-        OutputFormat::Counter => Box::new(Counter::new(out, 0, false)),
-        OutputFormat::Ctf => {
+        Output::Format(OutputFormat::Dummy) => Box::new(Dummy),
+        Output::Format(OutputFormat::Counter) => Box::new(Counter::new(out, 0, false)),
+        Output::Format(OutputFormat::Ctf) => {
             let dir = args
                 .output
                 .as_ref()
-                .context("-o ctf needs an output directory: -w DIR")?;
+                .context("CTF output needs an output directory: -w DIR")?;
             Box::new(CtfSink::new(dir, single_trace))
         }
     };

@@ -32,6 +32,7 @@ fn check(
     }
     let expected =
         std::fs::read_to_string(stdout).map_err(|e| format!("{}: {e}", stdout.display()))?;
+    let expected = expected.replace("@FIXTURES@", &cwd.display().to_string());
     if let Some(d) = first_difference(&expected, &actual) {
         return Err(format!("{what}: stdout differs at {d}"));
     }
@@ -84,6 +85,11 @@ fn lttng_traces_print_like_babeltrace2() {
         (
             vec!["basic".into(), "--names=all".into(), "--fields=all".into()],
             "basic.names-fields-all.txt".into(),
+            None,
+        ),
+        (
+            vec!["basic".into(), "-c".into(), "sink.text.details".into()],
+            "basic.details.txt".into(),
             None,
         ),
         (vec!["rotation".into()], "rotation.txt".into(), None),

@@ -56,7 +56,7 @@ impl<'a> BitReader<'a> {
     }
 
     /// Advances to the next multiple of `align` bits (a power of two).
-    #[inline]
+    #[inline(always)]
     pub fn align(&mut self, align: u32) -> Result<(), OutOfBounds> {
         let a = align as u64;
         let new = (self.pos + a - 1) & !(a - 1);
@@ -70,7 +70,7 @@ impl<'a> BitReader<'a> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn check(&self, bits: u64) -> Result<(), OutOfBounds> {
         if bits > self.end - self.pos {
             Err(OutOfBounds {
@@ -90,8 +90,27 @@ impl<'a> BitReader<'a> {
         Ok(())
     }
 
+    /// Reads a whole-byte integer (`bytes` of 1..=8) at a byte-aligned
+    /// position: the common case, one unaligned load.
+    #[inline(always)]
+    pub fn read_bytes_uint(&mut self, bytes: u32, order: ByteOrder) -> Result<u64, OutOfBounds> {
+        let bits = bytes as u64 * 8;
+        self.check(bits)?;
+        let idx = (self.pos / 8) as usize;
+        self.pos += bits;
+        if let Some(chunk) = self.data.get(idx..idx + 8) {
+            let word: [u8; 8] = chunk.try_into().unwrap_or([0; 8]);
+            let shift = 64 - bits;
+            return Ok(match order {
+                ByteOrder::Little => (u64::from_le_bytes(word) << shift) >> shift,
+                ByteOrder::Big => u64::from_be_bytes(word) >> shift,
+            });
+        }
+        Ok(peek_uint(self.data, idx as u64 * 8, bits as u32, order))
+    }
+
     /// Reads an unsigned integer of `size` bits (1..=64).
-    #[inline]
+    #[inline(always)]
     pub fn read_uint(&mut self, size: u32, order: ByteOrder) -> Result<u64, OutOfBounds> {
         self.check(size as u64)?;
         let v = peek_uint(self.data, self.pos, size, order);
@@ -110,7 +129,7 @@ impl<'a> BitReader<'a> {
     /// Reads a NUL-terminated string at a byte boundary; returns the byte
     /// offset of its first byte and its length without the NUL.
     pub fn read_cstr(&mut self) -> Result<(usize, usize), OutOfBounds> {
-        debug_assert!(self.pos % 8 == 0);
+        debug_assert!(self.pos.is_multiple_of(8));
         let start = (self.pos / 8) as usize;
         let limit = (self.end / 8) as usize;
         match self.data[start..limit].iter().position(|&b| b == 0) {
@@ -127,7 +146,7 @@ impl<'a> BitReader<'a> {
 
     /// Reads `len` bytes at a byte boundary; returns their byte offset.
     pub fn read_bytes(&mut self, len: u64) -> Result<usize, OutOfBounds> {
-        debug_assert!(self.pos % 8 == 0);
+        debug_assert!(self.pos.is_multiple_of(8));
         let bits = len.checked_mul(8).ok_or(OutOfBounds {
             at: self.pos,
             need: u64::MAX,
@@ -140,7 +159,7 @@ impl<'a> BitReader<'a> {
 }
 
 /// Reads `size` bits at bit `pos` of `data`; the caller checked bounds.
-#[inline]
+#[inline(always)]
 fn peek_uint(data: &[u8], pos: u64, size: u32, order: ByteOrder) -> u64 {
     let idx = (pos / 8) as usize;
     let shift = (pos % 8) as u32;

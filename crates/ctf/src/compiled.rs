@@ -2,15 +2,24 @@
 //! packet header, and per stream class its scopes and event classes.
 
 use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
-use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass};
+use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass, StructType};
+use crate::program::{ProgId, Programs};
+
+/// A root scope: its layout node (for walking types) and its flattened
+/// program (for decoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Root {
+    pub node: NodeId,
+    pub prog: ProgId,
+}
 
 /// An event class ready to decode.
 #[derive(Debug, Clone)]
 pub struct CompiledEvent {
     /// Index in `Metadata::events`.
     pub class: usize,
-    pub context: Option<NodeId>,
-    pub fields: Option<NodeId>,
+    pub context: Option<Root>,
+    pub fields: Option<Root>,
 }
 
 /// A stream class ready to decode.
@@ -19,9 +28,9 @@ pub struct CompiledStream {
     /// Index in `Metadata::streams`.
     pub class: usize,
     pub id: u64,
-    pub packet_context: Option<NodeId>,
-    pub event_header: Option<NodeId>,
-    pub event_context: Option<NodeId>,
+    pub packet_context: Option<Root>,
+    pub event_header: Option<Root>,
+    pub event_context: Option<Root>,
     pub events: Vec<CompiledEvent>,
     /// Event index by id, for ids below `DENSE_IDS`.
     dense: Vec<Option<u32>>,
@@ -53,7 +62,8 @@ impl CompiledStream {
 pub struct CompiledTrace {
     pub metadata: Metadata,
     pub layout: Layout,
-    pub packet_header: Option<NodeId>,
+    pub programs: Programs,
+    pub packet_header: Option<Root>,
     pub streams: Vec<CompiledStream>,
 }
 
@@ -73,13 +83,12 @@ impl CompiledTrace {
             .map(|i| stream_clock(&mut metadata, i))
             .collect();
         let mut c = Compiler::new();
-        let packet_header = match &metadata.trace.packet_header {
-            Some(h) => Some(
-                c.compile_scope(Scope::PacketHeader, h)
-                    .map_err(|e| LayoutError(format!("trace packet header: {e}")))?,
-            ),
-            None => None,
-        };
+        let packet_header = compile(
+            &mut c,
+            Scope::PacketHeader,
+            metadata.trace.packet_header.as_ref(),
+        )
+        .map_err(|e| LayoutError(format!("trace packet header: {e}")))?;
         let mut streams = Vec::new();
         for (si, sc) in metadata.streams.iter().enumerate() {
             for s in [
@@ -94,27 +103,13 @@ impl CompiledTrace {
             let ctx = |what: &str, e: LayoutError| {
                 LayoutError(format!("stream class {}: {what}: {e}", sc.id))
             };
-            let packet_context = match &sc.packet_context {
-                Some(t) => Some(
-                    c.compile_scope(Scope::PacketContext, t)
-                        .map_err(|e| ctx("packet context", e))?,
-                ),
-                None => None,
-            };
-            let event_header = match &sc.event_header {
-                Some(t) => Some(
-                    c.compile_scope(Scope::EventHeader, t)
-                        .map_err(|e| ctx("event header", e))?,
-                ),
-                None => None,
-            };
-            let event_context = match &sc.event_context {
-                Some(t) => Some(
-                    c.compile_scope(Scope::StreamEventContext, t)
-                        .map_err(|e| ctx("event context", e))?,
-                ),
-                None => None,
-            };
+            let packet_context = compile(&mut c, Scope::PacketContext, sc.packet_context.as_ref())
+                .map_err(|e| ctx("packet context", e))?;
+            let event_header = compile(&mut c, Scope::EventHeader, sc.event_header.as_ref())
+                .map_err(|e| ctx("event header", e))?;
+            let event_context =
+                compile(&mut c, Scope::StreamEventContext, sc.event_context.as_ref())
+                    .map_err(|e| ctx("event context", e))?;
             let single_stream = metadata.streams.len() == 1;
             let mut events = Vec::new();
             let mut dense: Vec<Option<u32>> = Vec::new();
@@ -131,20 +126,10 @@ impl CompiledTrace {
                 let ectx = |what: &str, e: LayoutError| {
                     LayoutError(format!("event `{}`: {what}: {e}", ev.name))
                 };
-                let context = match &ev.context {
-                    Some(t) => Some(
-                        c.compile_scope(Scope::EventContext, t)
-                            .map_err(|e| ectx("context", e))?,
-                    ),
-                    None => None,
-                };
-                let fields = match &ev.fields {
-                    Some(t) => Some(
-                        c.compile_scope(Scope::EventFields, t)
-                            .map_err(|e| ectx("fields", e))?,
-                    ),
-                    None => None,
-                };
+                let context = compile(&mut c, Scope::EventContext, ev.context.as_ref())
+                    .map_err(|e| ectx("context", e))?;
+                let fields = compile(&mut c, Scope::EventFields, ev.fields.as_ref())
+                    .map_err(|e| ectx("fields", e))?;
                 if ev.id < DENSE_IDS {
                     let i = ev.id as usize;
                     if dense.len() <= i {
@@ -175,9 +160,30 @@ impl CompiledTrace {
                 clock: clocks[si],
             });
         }
+        // Programs are flattened last: a later scope's reference may have
+        // given an earlier field a register.
+        let layout = c.layout;
+        let mut programs = Programs::default();
+        let mut flatten = |r: &mut Option<Root>| {
+            if let Some(r) = r {
+                r.prog = programs.add(&layout, r.node);
+            }
+        };
+        let mut packet_header = packet_header;
+        flatten(&mut packet_header);
+        for s in &mut streams {
+            flatten(&mut s.packet_context);
+            flatten(&mut s.event_header);
+            flatten(&mut s.event_context);
+            for e in &mut s.events {
+                flatten(&mut e.context);
+                flatten(&mut e.fields);
+            }
+        }
         Ok(CompiledTrace {
             metadata,
-            layout: c.layout,
+            layout,
+            programs,
             packet_header,
             streams,
         })
@@ -192,6 +198,16 @@ impl CompiledTrace {
     pub fn clock(&self, stream: &CompiledStream) -> Option<&Clock> {
         stream.clock.map(|i| &self.metadata.clocks[i])
     }
+}
+
+/// Compiles an optional root scope.
+fn compile(
+    c: &mut Compiler,
+    scope: Scope,
+    ty: Option<&StructType>,
+) -> Result<Option<Root>, LayoutError> {
+    ty.map(|t| c.compile_scope(scope, t).map(|node| Root { node, prog: 0 }))
+        .transpose()
 }
 
 /// The clock a stream's timestamps refer to: the first clock a field of

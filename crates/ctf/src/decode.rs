@@ -4,7 +4,9 @@
 //! value). Nothing is allocated once the slot buffer has grown.
 
 use crate::bits::{BitReader, OutOfBounds};
-use crate::layout::{Layout, Length, Node, NodeId, SPECIALS};
+use crate::layout::{IntAction, Layout, Length, SPECIALS};
+use crate::metadata::ByteOrder;
+use crate::program::{Op, ProgId, Programs, RunField};
 
 /// One decoded value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +48,63 @@ impl From<OutOfBounds> for DecodeError {
     }
 }
 
+/// Decodes the packed fields of an [`Op::Run`] starting at byte `off`
+/// of `data` (the caller checked they are all within it).
+#[inline]
+fn decode_run(
+    data: &[u8],
+    mut off: usize,
+    order: ByteOrder,
+    fields: &[RunField],
+    out: &mut Vec<Slot>,
+) {
+    for f in fields {
+        let n = f.bytes();
+        let bits = n * 8;
+        let raw = match data.get(off..off + 8) {
+            Some(w) => {
+                let w: [u8; 8] = w.try_into().unwrap_or([0; 8]);
+                match order {
+                    ByteOrder::Little => u64::from_le_bytes(w) & (u64::MAX >> (64 - bits)),
+                    ByteOrder::Big => u64::from_be_bytes(w) >> (64 - bits),
+                }
+            }
+            None => data[off..off + n as usize]
+                .iter()
+                .enumerate()
+                .fold(0u64, |acc, (i, &b)| match order {
+                    ByteOrder::Little => acc | (b as u64) << (8 * i),
+                    ByteOrder::Big => (acc << 8) | b as u64,
+                }),
+        };
+        off += n as usize;
+        out.push(match *f {
+            RunField::Uint(_) => Slot::Uint(raw),
+            RunField::Sint(_) => {
+                let shift = 64 - bits;
+                Slot::Sint(((raw << shift) as i64) >> shift)
+            }
+            RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
+            RunField::F64 => Slot::Float(f64::from_bits(raw)),
+        });
+    }
+}
+
+/// The interpreter's frame stack, owned by the caller so its allocation
+/// is reused from one event to the next.
+#[derive(Debug, Default)]
+pub struct Frames(Vec<Frame>);
+
+/// A suspended program: where to resume after an option or array.
+/// Positions are indexes into [`Programs::all`].
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    start: u32,
+    end: u32,
+    pc: u32,
+    repeat: u64,
+}
+
 /// Registers and clock state carried while decoding one stream.
 #[derive(Debug, Clone)]
 pub struct DecodeState {
@@ -84,124 +143,188 @@ impl DecodeState {
         self.clock = (c & !mask) | value;
     }
 
-    /// Decodes `node` from `r`, appending slots to `out`.
-    pub fn decode(
+    /// Stores a decoded integer and performs its actions.
+    #[inline(always)]
+    fn int(&mut self, raw: u64, size: u32, signed: bool, action: &IntAction, out: &mut Vec<Slot>) {
+        let slot = if signed {
+            let shift = 64 - size;
+            Slot::Sint(((raw << shift) as i64) >> shift)
+        } else {
+            Slot::Uint(raw)
+        };
+        out.push(slot);
+        if action.is_none() {
+            return;
+        }
+        if let Some(reg) = action.save {
+            self.regs[reg as usize] = Some(match slot {
+                Slot::Sint(v) => v as u64,
+                _ => raw,
+            });
+        }
+        if let Some(s) = action.special {
+            self.specials[s as usize] = Some(raw);
+        }
+        if action.clock {
+            self.update_clock(raw, size);
+        }
+    }
+
+    /// Runs program `prog` over `r`, appending slots to `out`. One loop
+    /// with an explicit stack of frames (variant options, array elements):
+    /// no recursion, no allocation once the stack has grown.
+    pub fn run(
         &mut self,
-        layout: &Layout,
-        node: NodeId,
+        programs: &Programs,
+        prog: ProgId,
         r: &mut BitReader<'_>,
         out: &mut Vec<Slot>,
+        frames: &mut Frames,
     ) -> Result<(), DecodeError> {
-        match &layout.nodes[node as usize] {
-            Node::Int {
-                size,
-                align,
-                order,
-                signed,
-                action,
-            } => {
-                r.align(*align)?;
-                let raw = r.read_uint(*size as u32, *order)?;
-                let slot = if *signed {
-                    let shift = 64 - *size as u32;
-                    Slot::Sint(((raw << shift) as i64) >> shift)
-                } else {
-                    Slot::Uint(raw)
-                };
-                out.push(slot);
-                if let Some(reg) = action.save {
-                    self.regs[reg as usize] = Some(match slot {
-                        Slot::Sint(v) => v as u64,
-                        _ => raw,
+        let stack = &mut frames.0;
+        stack.clear();
+        let all = programs.all();
+        let (mut start, mut end) = programs.range(prog);
+        let mut pc = start;
+        // Iterations left of the current frame (array elements).
+        let mut repeat = 0u64;
+        loop {
+            if pc >= end {
+                if repeat > 0 {
+                    repeat -= 1;
+                    pc = start;
+                    continue;
+                }
+                match stack.pop() {
+                    Some(f) => {
+                        (start, end, pc, repeat) = (f.start, f.end, f.pc, f.repeat);
+                        continue;
+                    }
+                    None => return Ok(()),
+                }
+            }
+            let op = &all[pc as usize];
+            pc += 1;
+            match op {
+                Op::Align(a) => r.align(*a)?,
+                Op::Run {
+                    order,
+                    bytes,
+                    fields,
+                } => {
+                    r.align(8)?;
+                    let start = r.read_bytes(*bytes as u64)?;
+                    decode_run(r.data(), start, *order, fields, out);
+                }
+                Op::IntBytes {
+                    bytes,
+                    align,
+                    order,
+                    signed,
+                    action,
+                } => {
+                    r.align(*align)?;
+                    let raw = r.read_bytes_uint(*bytes as u32, *order)?;
+                    self.int(raw, *bytes as u32 * 8, *signed, action, out);
+                }
+                Op::Int {
+                    size,
+                    align,
+                    order,
+                    signed,
+                    action,
+                } => {
+                    r.align(*align)?;
+                    let raw = r.read_uint(*size as u32, *order)?;
+                    self.int(raw, *size as u32, *signed, action, out);
+                }
+                Op::Float { size, align, order } => {
+                    r.align(*align)?;
+                    let raw = r.read_uint(*size as u32, *order)?;
+                    out.push(Slot::Float(if *size == 32 {
+                        f32::from_bits(raw as u32) as f64
+                    } else {
+                        f64::from_bits(raw)
+                    }));
+                }
+                Op::String => {
+                    r.align(8)?;
+                    let (off, len) = r.read_cstr()?;
+                    out.push(Slot::Str {
+                        off: off as u32,
+                        len: len as u32,
                     });
                 }
-                if let Some(s) = action.special {
-                    self.specials[s as usize] = Some(raw);
+                Op::Uuid { align } => {
+                    r.align((*align).max(8))?;
+                    let off = r.read_bytes(16)?;
+                    out.push(Slot::Str {
+                        off: off as u32,
+                        len: 16,
+                    });
                 }
-                if action.clock {
-                    self.update_clock(raw, *size as u32);
+                Op::Text { len, align } => {
+                    r.align((*align).max(8))?;
+                    let at = r.pos();
+                    let n = self.length(*len, r, at)?;
+                    let off = r.read_bytes(n)?;
+                    let bytes = &r.data()[off..off + n as usize];
+                    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                    out.push(Slot::Str {
+                        off: off as u32,
+                        len: len as u32,
+                    });
                 }
-            }
-            Node::Float { size, align, order } => {
-                r.align(*align)?;
-                let raw = r.read_uint(*size as u32, *order)?;
-                out.push(Slot::Float(if *size == 32 {
-                    f32::from_bits(raw as u32) as f64
-                } else {
-                    f64::from_bits(raw)
-                }));
-            }
-            Node::String => {
-                r.align(8)?;
-                let (off, len) = r.read_cstr()?;
-                out.push(Slot::Str {
-                    off: off as u32,
-                    len: len as u32,
-                });
-            }
-            Node::Uuid { align } => {
-                r.align((*align).max(8))?;
-                let off = r.read_bytes(16)?;
-                out.push(Slot::Str {
-                    off: off as u32,
-                    len: 16,
-                });
-            }
-            Node::Text { len, align } => {
-                r.align((*align).max(8))?;
-                let at = r.pos();
-                let n = self.length(*len, r, at)?;
-                let off = r.read_bytes(n)?;
-                let bytes = &r.data()[off..off + n as usize];
-                let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                out.push(Slot::Str {
-                    off: off as u32,
-                    len: len as u32,
-                });
-            }
-            Node::Struct { align, members } => {
-                r.align(*align)?;
-                for &m in members {
-                    self.decode(layout, m, r, out)?;
+                Op::Array {
+                    len,
+                    align,
+                    element,
+                } => {
+                    r.align(*align)?;
+                    let at = r.pos();
+                    let n = self.length(*len, r, at)?;
+                    out.push(Slot::Len(n));
+                    if n > 0 {
+                        stack.push(Frame {
+                            start,
+                            end,
+                            pc,
+                            repeat,
+                        });
+                        (start, end) = programs.range(*element);
+                        (pc, repeat) = (start, n - 1);
+                    }
                 }
-            }
-            Node::Array {
-                len,
-                align,
-                element,
-            } => {
-                r.align(*align)?;
-                let at = r.pos();
-                let n = self.length(*len, r, at)?;
-                out.push(Slot::Len(n));
-                for _ in 0..n {
-                    self.decode(layout, *element, r, out)?;
+                Op::Variant {
+                    tag,
+                    tag_signed,
+                    choices,
+                    options,
+                } => {
+                    let at = r.pos();
+                    let raw = self.regs[*tag as usize].ok_or(DecodeError::Unset { at })?;
+                    let value = if *tag_signed {
+                        raw as i64 as i128
+                    } else {
+                        raw as i128
+                    };
+                    let choice = choices
+                        .iter()
+                        .find(|(lo, hi, _)| *lo <= value && value <= *hi)
+                        .ok_or(DecodeError::Tag { value, at })?
+                        .2;
+                    out.push(Slot::Option(choice));
+                    stack.push(Frame {
+                        start,
+                        end,
+                        pc,
+                        repeat,
+                    });
+                    (start, end) = programs.range(options[choice as usize]);
+                    (pc, repeat) = (start, 0);
                 }
-            }
-            Node::Variant {
-                tag,
-                tag_signed,
-                choices,
-                options,
-            } => {
-                let at = r.pos();
-                let raw = self.regs[*tag as usize].ok_or(DecodeError::Unset { at })?;
-                let value = if *tag_signed {
-                    raw as i64 as i128
-                } else {
-                    raw as i128
-                };
-                let choice = choices
-                    .iter()
-                    .find(|(lo, hi, _)| *lo <= value && value <= *hi)
-                    .ok_or(DecodeError::Tag { value, at })?
-                    .2;
-                out.push(Slot::Option(choice));
-                let option = options[choice as usize];
-                self.decode(layout, option, r, out)?;
             }
         }
-        Ok(())
     }
 
     /// The element count of an array or sequence, bounded by what the

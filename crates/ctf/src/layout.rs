@@ -19,6 +19,14 @@ pub struct IntAction {
     pub clock: bool,
 }
 
+impl IntAction {
+    /// Whether the integer needs nothing beyond its slot.
+    #[inline(always)]
+    pub fn is_none(&self) -> bool {
+        self.save.is_none() && self.special.is_none() && !self.clock
+    }
+}
+
 /// Fields whose value has a meaning for the reader, found by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

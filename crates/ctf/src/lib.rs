@@ -12,6 +12,7 @@ pub mod encode;
 mod error;
 pub mod layout;
 pub mod metadata;
+pub mod program;
 pub mod stream;
 pub mod trace;
 pub mod write;

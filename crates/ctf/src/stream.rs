@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::bits::BitReader;
-use crate::compiled::{CompiledStream, CompiledTrace};
-use crate::decode::{DecodeError, DecodeState, Slot};
+use crate::compiled::{CompiledStream, CompiledTrace, Root};
+use crate::decode::{DecodeError, DecodeState, Frames, Slot};
 use crate::layout::Special;
 use crate::Error;
 
@@ -85,6 +85,7 @@ pub struct StreamReader {
     /// Offset of the next packet in the current file.
     next_packet: u64,
     state: DecodeState,
+    frames: Frames,
     packet: PacketInfo,
     in_packet: bool,
     /// Bit position of the next event in the current packet.
@@ -108,6 +109,7 @@ impl StreamReader {
             buf_off: 0,
             next_packet: 0,
             state,
+            frames: Frames::default(),
             packet: PacketInfo::default(),
             in_packet: false,
             pos: 0,
@@ -163,7 +165,7 @@ impl StreamReader {
     }
 
     /// Advances to the next packet boundary or event.
-    pub fn next(&mut self) -> Result<Item, Error> {
+    pub fn next_item(&mut self) -> Result<Item, Error> {
         if self.done {
             return Ok(Item::End);
         }
@@ -250,7 +252,13 @@ impl StreamReader {
         };
         if let Some(h) = trace.packet_header {
             self.state
-                .decode(&trace.layout, h, &mut r, &mut p.slots)
+                .run(
+                    &trace.programs,
+                    h.prog,
+                    &mut r,
+                    &mut p.slots,
+                    &mut self.frames,
+                )
                 .map_err(|e| decode_err(e, "packet header"))?;
         }
         let sp = self.state.specials;
@@ -282,7 +290,13 @@ impl StreamReader {
         p.context_start = p.slots.len();
         if let Some(c) = trace.streams[stream_class].packet_context {
             self.state
-                .decode(&trace.layout, c, &mut r, &mut p.slots)
+                .run(
+                    &trace.programs,
+                    c.prog,
+                    &mut r,
+                    &mut p.slots,
+                    &mut self.frames,
+                )
                 .map_err(|e| decode_err(e, "packet context"))?;
         }
         let sp = self.state.specials;
@@ -353,12 +367,13 @@ impl StreamReader {
         self.slots.clear();
         self.state.reset_event();
         let (state, slots) = (&mut self.state, &mut self.slots);
+        let frames = &mut self.frames;
         let event_error = |message: String| Error::Packet {
             path: self.files[self.file_idx].clone(),
             offset: self.packet.offset,
             message: format!("event at byte {} of the packet: {message}", at / 8),
         };
-        let header = decode_scope(state, trace, stream.event_header, &mut r, slots)
+        let header = decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
             .map_err(|e| event_error(e.to_string()))?;
         let id = state.specials[Special::EventId as usize].unwrap_or(0);
         let index = stream.event_index(id).ok_or_else(|| {
@@ -370,9 +385,9 @@ impl StreamReader {
         let ev = &stream.events[index];
         let mut rest = || {
             Ok::<_, DecodeError>((
-                decode_scope(state, trace, stream.event_context, &mut r, slots)?,
-                decode_scope(state, trace, ev.context, &mut r, slots)?,
-                decode_scope(state, trace, ev.fields, &mut r, slots)?,
+                decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
+                decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
+                decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
             ))
         };
         let (stream_context, context, fields) = rest().map_err(|e| event_error(e.to_string()))?;
@@ -399,14 +414,15 @@ impl StreamReader {
 #[inline]
 fn decode_scope(
     state: &mut DecodeState,
+    frames: &mut Frames,
     trace: &CompiledTrace,
-    node: Option<u32>,
+    root: Option<Root>,
     r: &mut BitReader<'_>,
     slots: &mut Vec<Slot>,
 ) -> Result<(u32, u32), DecodeError> {
     let begin = slots.len() as u32;
-    if let Some(n) = node {
-        state.decode(&trace.layout, n, r, slots)?;
+    if let Some(root) = root {
+        state.run(&trace.programs, root.prog, r, slots, frames)?;
     }
     Ok((begin, slots.len() as u32))
 }

@@ -93,42 +93,45 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Opens the traces in `dirs`, merging directories that share a UUID.
-pub fn open_traces(dirs: &[PathBuf]) -> Result<Vec<Trace>, Error> {
-    // Group by UUID, keeping first-seen order; no UUID means alone.
-    let mut groups: Vec<(Option<[u8; 16]>, Vec<(PathBuf, Metadata)>)> = Vec::new();
+/// Opens one trace made of `dirs` (one directory, or several sharing a
+/// UUID: session rotation chunks, snapshots).
+pub fn open_trace(dirs: &[PathBuf]) -> Result<Trace, Error> {
+    let mut best: Option<(PathBuf, Metadata)> = None;
     for dir in dirs {
         let m = read_metadata(dir)?;
-        let uuid = m.trace.uuid;
-        match groups.iter_mut().find(|(u, _)| u.is_some() && *u == uuid) {
-            Some((_, members)) => members.push((dir.clone(), m)),
-            None => groups.push((uuid, vec![(dir.clone(), m)])),
+        if let Some((first, fm)) = &best {
+            if fm.trace.uuid != m.trace.uuid || m.trace.uuid.is_none() {
+                return Err(Error::trace(
+                    dir,
+                    format!(
+                        "not the same trace as {} (trace UUIDs differ): open them separately",
+                        first.display()
+                    ),
+                ));
+            }
+        }
+        // Metadata only grows during tracing: the largest document declares
+        // every class the chunks use.
+        let larger = best.as_ref().is_none_or(|(_, b)| {
+            (m.events.len(), m.streams.len()) > (b.events.len(), b.streams.len())
+        });
+        if larger {
+            best = Some((dir.clone(), m));
         }
     }
-    groups
-        .into_iter()
-        .map(|(_, members)| open_group(members))
-        .collect()
-}
-
-fn open_group(members: Vec<(PathBuf, Metadata)>) -> Result<Trace, Error> {
-    let dirs: Vec<PathBuf> = members.iter().map(|(d, _)| d.clone()).collect();
-    // Metadata only grows during tracing: the largest document declares
-    // every class the chunks use.
-    let (meta_dir, metadata) = members
-        .into_iter()
-        .max_by_key(|(_, m)| (m.events.len(), m.streams.len()))
-        .expect("non-empty group");
+    let Some((meta_dir, metadata)) = best else {
+        return Err(Error::trace(Path::new("."), "no trace directory given"));
+    };
     let compiled = CompiledTrace::new(metadata)
         .map_err(|e| Error::trace(&meta_dir.join("metadata"), e.to_string()))?;
     let compiled = Arc::new(compiled);
     let mut files = Vec::new();
-    for d in &dirs {
+    for d in dirs {
         files.extend(data_files(d)?);
     }
     let streams = group_streams(&compiled, files)?;
     Ok(Trace {
-        dirs,
+        dirs: dirs.to_vec(),
         compiled,
         streams,
     })
@@ -149,7 +152,7 @@ fn group_streams(
     let mut firsts = Vec::with_capacity(files.len());
     for file in files {
         let mut r = StreamReader::new(Arc::clone(trace), vec![file.clone()]);
-        match r.next()? {
+        match r.next_item()? {
             Item::PacketBegin => {
                 let p = r.packet();
                 firsts.push(First {

@@ -18,6 +18,9 @@ pub struct ClockClass {
     pub unix_epoch: bool,
     /// Precomputed `offset_s * 1e9 + ns(offset_cycles)`.
     base_ns: i128,
+    /// `base_ns` when it fits an i64 and the clock runs at 1 GHz: then a
+    /// value converts with one checked add.
+    fast_base_ns: Option<i64>,
 }
 
 impl ClockClass {
@@ -42,7 +45,11 @@ impl ClockClass {
         let offset_cycles = offset_cycles as u64;
         let base_ns =
             offset_s as i128 * 1_000_000_000 + ns_from_cycles(freq, offset_cycles) as i128;
+        let fast_base_ns = (freq == 1_000_000_000)
+            .then(|| i64::try_from(base_ns).ok())
+            .flatten();
         ClockClass {
+            fast_base_ns,
             name: c.name.clone(),
             description: c.description.clone(),
             freq,
@@ -58,6 +65,9 @@ impl ClockClass {
     /// Nanoseconds from origin of a clock value; `None` on overflow.
     #[inline]
     pub fn ns_from_origin(&self, cycles: u64) -> Option<i64> {
+        if let Some(base) = self.fast_base_ns {
+            return base.checked_add_unsigned(cycles);
+        }
         let ns = self.base_ns + ns_from_cycles(self.freq, cycles) as i128;
         i64::try_from(ns).ok()
     }

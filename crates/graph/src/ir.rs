@@ -4,7 +4,7 @@
 //! unless another field refers to them. Built once per trace from the
 //! metadata and its compiled layout; sinks print from these.
 
-use ltt_ctf::compiled::CompiledTrace;
+use ltt_ctf::compiled::{CompiledTrace, Root};
 use ltt_ctf::layout::{Layout, Node, NodeId};
 use ltt_ctf::metadata::{DisplayBase, EnumMapping, FieldType, StructType};
 
@@ -117,10 +117,10 @@ pub fn build(trace: &CompiledTrace) -> Vec<StreamIr> {
 fn root(
     layout: &Layout,
     ty: Option<&StructType>,
-    node: Option<NodeId>,
+    root: Option<Root>,
     packet_context: bool,
 ) -> Option<FieldClass> {
-    let (ty, node) = (ty?, node?);
+    let (ty, node) = (ty?, root?.node);
     let fc = structure(layout, ty, node, packet_context);
     (!fc.hidden()).then_some(fc)
 }

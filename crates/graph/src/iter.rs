@@ -11,6 +11,12 @@ pub trait MessageIterator {
 
     /// The current message (valid after `advance` returned `true`).
     fn current(&self) -> Message<'_>;
+
+    /// Nanoseconds from origin of the current message, if it has a time;
+    /// iterators override it when they know it without building the message.
+    fn current_ns(&self) -> Option<i64> {
+        self.current().ns()
+    }
 }
 
 /// Drains an iterator, calling `f` on every message.

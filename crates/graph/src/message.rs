@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ltt_ctf::compiled::{CompiledEvent, CompiledStream, CompiledTrace};
 use ltt_ctf::decode::Slot;
 use ltt_ctf::metadata::{EventClass, StreamClass};
-use ltt_ctf::stream::{EventScopes, PacketInfo};
+use ltt_ctf::stream::{EventScopes, PacketInfo, StreamReader};
 
 use crate::clock::ClockClass;
 use crate::ir::StreamIr;
@@ -21,6 +21,9 @@ pub struct TraceInfo {
     pub clocks: Vec<ClockClass>,
     /// Field classes per stream class (index as `compiled.streams`).
     pub ir: Vec<StreamIr>,
+    /// Every stream of the trace as (stream id, stream class id), known
+    /// up front as src.ctf.fs knows them.
+    pub streams: Vec<(u64, u64)>,
 }
 
 /// A stream of a trace.
@@ -56,31 +59,71 @@ impl StreamInfo {
     }
 }
 
-/// An event: its class and a view of its decoded values.
+/// An event: a view of the reader positioned on it. Accessors look
+/// things up on demand, so handing out a view costs nothing.
 #[derive(Clone, Copy)]
 pub struct EventView<'a> {
-    pub class: &'a EventClass,
-    /// Index of the event class in its compiled stream class.
-    pub index: usize,
-    pub compiled: &'a CompiledEvent,
-    pub slots: &'a [Slot],
-    pub scopes: EventScopes,
-    /// The packet's bytes: string slots point into them.
-    pub bytes: &'a [u8],
-    pub packet: &'a PacketInfo,
+    reader: &'a StreamReader,
+    stream: &'a StreamInfo,
 }
 
 impl<'a> EventView<'a> {
+    pub(crate) fn new(reader: &'a StreamReader, stream: &'a StreamInfo) -> Self {
+        EventView { reader, stream }
+    }
+
+    /// Index of the event class in its compiled stream class.
+    #[inline]
+    pub fn index(&self) -> usize {
+        self.reader.event().event
+    }
+
+    /// The compiled event class.
+    #[inline]
+    pub fn compiled(&self) -> &'a CompiledEvent {
+        &self.stream.compiled().events[self.index()]
+    }
+
+    /// The event class.
+    #[inline]
+    pub fn class(&self) -> &'a EventClass {
+        &self.stream.trace.compiled.metadata.events[self.compiled().class]
+    }
+
+    /// All the event's slots (header, contexts, payload).
+    #[inline]
+    pub fn slots(&self) -> &'a [Slot] {
+        self.reader.event_slots()
+    }
+
+    /// Where each scope's slots are.
+    #[inline]
+    pub fn scopes(&self) -> EventScopes {
+        self.reader.event().scopes
+    }
+
+    /// The packet's bytes: string slots point into them.
+    #[inline]
+    pub fn bytes(&self) -> &'a [u8] {
+        self.reader.packet_bytes()
+    }
+
+    /// The packet the event is in.
+    #[inline]
+    pub fn packet(&self) -> &'a PacketInfo {
+        self.reader.packet()
+    }
+
     /// The bytes of a string slot.
     #[inline]
     pub fn str_bytes(&self, off: u32, len: u32) -> &'a [u8] {
-        &self.bytes[off as usize..(off + len) as usize]
+        &self.bytes()[off as usize..(off + len) as usize]
     }
 
     /// Slots of a scope.
     #[inline]
     pub fn scope(&self, range: (u32, u32)) -> &'a [Slot] {
-        &self.slots[range.0 as usize..range.1 as usize]
+        &self.slots()[range.0 as usize..range.1 as usize]
     }
 }
 

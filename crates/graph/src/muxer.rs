@@ -34,24 +34,33 @@ impl Muxer {
     }
 }
 
+impl Muxer {
+    /// Advances upstream `i`, dropping it when it ends.
+    fn refill(&mut self, i: usize) -> Result<(), Error> {
+        if self.upstreams[i].advance()? {
+            self.times[i] = self.upstreams[i].current_ns();
+        } else {
+            self.upstreams.remove(i);
+            self.times.remove(i);
+        }
+        Ok(())
+    }
+}
+
 impl MessageIterator for Muxer {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
-            self.stale.push(c);
+            self.refill(c)?;
         }
-        // Advance in reverse index order so removals keep indices valid.
-        self.stale.sort_unstable_by(|a, b| b.cmp(a));
-        for i in std::mem::take(&mut self.stale) {
-            if self.upstreams[i].advance()? {
-                self.times[i] = self.upstreams[i].current().ns();
-            } else {
-                self.upstreams.remove(i);
-                self.times.remove(i);
-            }
+        // Upstreams not yet started, in reverse order so removals keep
+        // the remaining indices valid.
+        while let Some(i) = self.stale.pop() {
+            self.refill(i)?;
         }
+        let last = self.last_ns;
         let mut best: Option<(usize, i64)> = None;
         for (i, t) in self.times.iter().enumerate() {
-            let t = t.unwrap_or(self.last_ns);
+            let t = t.unwrap_or(last);
             let better = match best {
                 None => true,
                 Some((b, bt)) => {
@@ -77,6 +86,10 @@ impl MessageIterator for Muxer {
 
     fn current(&self) -> Message<'_> {
         self.upstreams[self.current.expect("advance returned true")].current()
+    }
+
+    fn current_ns(&self) -> Option<i64> {
+        self.upstreams[self.current?].current_ns()
     }
 }
 
@@ -104,7 +117,7 @@ fn same_type(a: &Message<'_>, b: &Message<'_>) -> Ordering {
     let streams = || a.stream.name.cmp(&b.stream.name);
     match (&a.kind, &b.kind) {
         (MessageKind::Event(ea), MessageKind::Event(eb)) => {
-            let (ca, cb) = (ea.class, eb.class);
+            let (ca, cb) = (ea.class(), eb.class());
             ca.id
                 .cmp(&cb.id)
                 .then_with(|| ca.name.cmp(&cb.name))

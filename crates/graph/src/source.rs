@@ -43,7 +43,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<DiscoveredTrace>, Error> {
             dirs.push((p.clone(), d));
         }
     }
-    let mut groups: Vec<(Option<[u8; 16]>, Vec<(PathBuf, PathBuf)>)> = Vec::new();
+    // (trace UUID, [(input path, trace dir)]) in discovery order.
+    type Group = (Option<[u8; 16]>, Vec<(PathBuf, PathBuf)>);
+    let mut groups: Vec<Group> = Vec::new();
     for (input, dir) in dirs {
         let uuid = trace::read_metadata(&dir)?.trace.uuid;
         match groups.iter_mut().find(|(u, _)| u.is_some() && *u == uuid) {
@@ -71,14 +73,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<DiscoveredTrace>, Error> {
         .collect())
 }
 
-/// Opens a `source.ctf.fs` component: one iterator per stream.
+/// Opens a `source.ctf.fs` component on one trace (its `inputs` share a
+/// UUID): one iterator per stream.
 pub fn open(params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Error> {
-    let traces = trace::open_traces(&params.inputs)?;
-    let mut out = Vec::new();
-    for t in traces {
-        out.extend(stream_iters(t, params)?);
-    }
-    Ok(out)
+    stream_iters(trace::open_trace(&params.inputs)?, params)
 }
 
 fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Error> {
@@ -103,26 +101,23 @@ fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Er
             ClockClass::new(c, unix, params.clock_offset_s, params.clock_offset_ns)
         })
         .collect();
+    let ids = stream_ids(&t);
     let info = Arc::new(TraceInfo {
+        streams: ids.clone(),
         name,
         uuid: m.trace.uuid,
         ir: crate::ir::build(&t.compiled),
         compiled: Arc::clone(&t.compiled),
         clocks,
     });
-    let mut next_id = 0u64;
     let mut iters = Vec::new();
-    for s in &t.streams {
+    for (s, &(id, _)) in t.streams.iter().zip(&ids) {
         let class = info
             .compiled
             .streams
             .iter()
             .position(|c| c.id == s.stream_class_id)
             .unwrap_or(0);
-        let id = s.instance_id.unwrap_or_else(|| {
-            next_id += 1;
-            next_id - 1
-        });
         let stream = Arc::new(StreamInfo {
             trace: Arc::clone(&info),
             class,
@@ -133,6 +128,22 @@ fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Er
         iters.push(CtfStreamIter::new(stream, s.files.clone()));
     }
     Ok(iters)
+}
+
+/// (stream id, stream class id) of each stream: the instance id, else a
+/// number in file order.
+fn stream_ids(t: &Trace) -> Vec<(u64, u64)> {
+    let mut next_id = 0u64;
+    t.streams
+        .iter()
+        .map(|s| {
+            let id = s.instance_id.unwrap_or_else(|| {
+                next_id += 1;
+                next_id - 1
+            });
+            (id, s.stream_class_id)
+        })
+        .collect()
 }
 
 fn absolute(p: &Path) -> String {
@@ -166,6 +177,8 @@ struct Previous {
 /// The messages of one data stream.
 pub struct CtfStreamIter {
     stream: Arc<StreamInfo>,
+    /// The stream's clock, kept here for the muxer's per-message lookups.
+    clock: Option<ClockClass>,
     reader: StreamReader,
     at: Option<At>,
     queue: VecDeque<At>,
@@ -177,6 +190,7 @@ impl CtfStreamIter {
     fn new(stream: Arc<StreamInfo>, files: Vec<PathBuf>) -> Self {
         let reader = StreamReader::new(Arc::clone(&stream.trace.compiled), files);
         CtfStreamIter {
+            clock: stream.clock().cloned(),
             stream,
             reader,
             at: None,
@@ -245,7 +259,7 @@ impl MessageIterator for CtfStreamIter {
             self.at = None;
             return Ok(false);
         }
-        match self.reader.next()? {
+        match self.reader.next_item()? {
             Item::PacketBegin => {
                 self.on_packet();
                 self.at = self.queue.pop_front();
@@ -260,6 +274,20 @@ impl MessageIterator for CtfStreamIter {
         Ok(true)
     }
 
+    #[inline]
+    fn current_ns(&self) -> Option<i64> {
+        let clock = self.clock.as_ref()?;
+        let p = self.reader.packet();
+        let cycles = match self.at? {
+            At::Event => self.reader.event().clock,
+            At::PacketBeginning => p.timestamp_begin,
+            At::PacketEnd => p.timestamp_end,
+            At::DiscardedEvents(d) | At::DiscardedPackets(d) => d.begin,
+            At::StreamBeginning | At::StreamEnd => None,
+        }?;
+        clock.ns_from_origin(cycles)
+    }
+
     fn current(&self) -> Message<'_> {
         let stream = &*self.stream;
         let p = self.reader.packet();
@@ -270,21 +298,10 @@ impl MessageIterator for CtfStreamIter {
             At::DiscardedPackets(d) => (MessageKind::DiscardedPackets(d), d.begin),
             At::PacketBeginning => (MessageKind::PacketBeginning(p), p.timestamp_begin),
             At::PacketEnd => (MessageKind::PacketEnd(p), p.timestamp_end),
-            At::Event => {
-                let e = self.reader.event();
-                let compiled = &stream.compiled().events[e.event];
-                let class = &stream.trace.compiled.metadata.events[compiled.class];
-                let view = EventView {
-                    class,
-                    index: e.event,
-                    compiled,
-                    slots: self.reader.event_slots(),
-                    scopes: e.scopes,
-                    bytes: self.reader.packet_bytes(),
-                    packet: p,
-                };
-                (MessageKind::Event(view), e.clock)
-            }
+            At::Event => (
+                MessageKind::Event(EventView::new(&self.reader, stream)),
+                self.reader.event().clock,
+            ),
         };
         let clock = if stream.clock().is_some() {
             clock

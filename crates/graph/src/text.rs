@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn percent_g_matches_c() {
-        assert_eq!(g(3.14), "3.14");
+        assert_eq!(g(2.75), "2.75");
         assert_eq!(g(1e6), "1e+06");
         assert_eq!(g(-0.5), "-0.5");
         assert_eq!(g(9.99995e-41), "9.99995e-41");

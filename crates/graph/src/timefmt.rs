@@ -64,39 +64,6 @@ pub fn localtime(secs: i64) -> Option<Tm> {
     Some(gmtime(secs))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epoch_and_leap_day() {
-        assert_eq!(
-            gmtime(0),
-            Tm {
-                year: 1970,
-                month: 1,
-                day: 1,
-                hour: 0,
-                min: 0,
-                sec: 0
-            }
-        );
-        // 2024-02-29 12:34:56 UTC
-        assert_eq!(
-            gmtime(1_709_210_096),
-            Tm {
-                year: 2024,
-                month: 2,
-                day: 29,
-                hour: 12,
-                min: 34,
-                sec: 56
-            }
-        );
-        assert_eq!(gmtime(-1).year, 1969);
-    }
-}
-
 /// Midnight of a calendar date, in seconds since the epoch: UTC when
 /// `gmt`, else local time.
 pub fn to_epoch(year: i64, month: u32, day: u32, gmt: bool) -> Option<i64> {
@@ -136,4 +103,37 @@ fn local_midnight(year: i64, month: u32, day: u32) -> Option<i64> {
 #[cfg(not(unix))]
 fn local_midnight(year: i64, month: u32, day: u32) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_and_leap_day() {
+        assert_eq!(
+            gmtime(0),
+            Tm {
+                year: 1970,
+                month: 1,
+                day: 1,
+                hour: 0,
+                min: 0,
+                sec: 0
+            }
+        );
+        // 2024-02-29 12:34:56 UTC
+        assert_eq!(
+            gmtime(1_709_210_096),
+            Tm {
+                year: 2024,
+                month: 2,
+                day: 29,
+                hour: 12,
+                min: 34,
+                sec: 56
+            }
+        );
+        assert_eq!(gmtime(-1).year, 1969);
+    }
 }

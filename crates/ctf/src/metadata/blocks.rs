@@ -3,21 +3,24 @@
 //! (plus type declarations, scoped to the block). Unknown keys are ignored
 //! as babeltrace does (it only warns); known keys given twice are errors.
 
+use std::borrow::Cow;
+
 use super::lexer::{Tok, P};
 use super::model::*;
-use super::parser::{byte_order_word, Parser, Result, ScopePos, Ty, Value};
+use super::parser::{byte_order_word, Parser, Result, ScopePos, Ty};
+use super::values::Value;
 
 /// One entry of a block.
 pub(super) enum Entry<'a> {
     /// A typealias, typedef or named type declaration (already declared).
     Decl,
     Value {
-        key: String,
+        key: Cow<'a, str>,
         value: Value<'a>,
         value_off: usize,
     },
     Type {
-        key: String,
+        key: Cow<'a, str>,
         key_off: usize,
         ty: Ty,
     },
@@ -36,7 +39,7 @@ impl<'a> Parser<'a> {
         mut on_entry: impl FnMut(&mut Self, Entry<'a>) -> Result<()>,
     ) -> Result<usize> {
         let start = self.advance().offset;
-        self.expect(P::LBrace, &format!("`{what}`"))?;
+        self.expect(P::LBrace, format_args!("`{what}`"))?;
         self.enter()?;
         self.push_scope();
         while !self.eat(P::RBrace) {
@@ -45,18 +48,16 @@ impl<'a> Parser<'a> {
         }
         self.pop_scope();
         self.leave();
-        self.expect(P::Semi, &format!("`{what}` block"))?;
+        self.expect(P::Semi, format_args!("`{what}` block"))?;
         Ok(start)
     }
 
     fn block_entry(&mut self, what: &str) -> Result<Entry<'a>> {
-        let declares_type = matches!(
-            self.peek_ident(),
-            Some("struct" | "variant" | "enum" | "integer" | "floating_point" | "string")
-        ) && !matches!(
-            self.peek_at(1),
-            Tok::Punct(P::Eq | P::TypeAssign | P::Dot)
-        );
+        let declares_type =
+            matches!(
+                self.peek_ident(),
+                Some("struct" | "variant" | "enum" | "integer" | "floating_point" | "string")
+            ) && !matches!(self.peek_at(1), Tok::Punct(P::Eq | P::TypeAssign | P::Dot));
         match self.peek_ident() {
             Some("typealias") => self.typealias().map(|_| Entry::Decl),
             Some("typedef") => self.typedef().map(|_| Entry::Decl),
@@ -69,10 +70,10 @@ impl<'a> Parser<'a> {
     /// `key = value;` or `key := type;`.
     fn assignment(&mut self) -> Result<Entry<'a>> {
         let key_off = self.offset();
-        let key = self.dotted_words()?.join(".");
+        let key = self.dotted()?;
         if self.eat(P::Eq) {
             let (value, value_off) = self.value()?;
-            self.expect(P::Semi, &format!("the value of `{key}`"))?;
+            self.expect(P::Semi, format_args!("the value of `{key}`"))?;
             Ok(Entry::Value {
                 key,
                 value,
@@ -80,7 +81,7 @@ impl<'a> Parser<'a> {
             })
         } else if self.eat(P::TypeAssign) {
             let ty = self.type_spec()?;
-            self.expect(P::Semi, &format!("the type of `{key}`"))?;
+            self.expect(P::Semi, format_args!("the type of `{key}`"))?;
             Ok(Entry::Type { key, key_off, ty })
         } else {
             Err(self.unexpected(&format!("`=` or `:=` after `{key}`")))
@@ -123,7 +124,7 @@ impl<'a> Parser<'a> {
                 key,
                 value,
                 value_off: off,
-            } => match key.as_str() {
+            } => match &*key {
                 "major" => {
                     p.once(&mut seen, "major", off)?;
                     t.major = Some(p.version(&value, off, "major", 1)?);
@@ -213,9 +214,13 @@ impl<'a> Parser<'a> {
             Ok(())
         })?;
         for (key, v) in entries {
-            match self.doc.env.iter_mut().find(|(k, _)| *k == key) {
-                Some(slot) => slot.1 = v,
-                None => self.doc.env.push((key, v)),
+            match self.doc.env_index.get(&*key) {
+                Some(&i) => self.doc.env[i].1 = v,
+                None => {
+                    let key = key.into_owned();
+                    self.doc.env_index.insert(key.clone(), self.doc.env.len());
+                    self.doc.env.push((key, v));
+                }
             }
         }
         Ok(())
@@ -243,7 +248,7 @@ impl<'a> Parser<'a> {
                 return Ok(());
             };
             let v = &value;
-            match key.as_str() {
+            match &*key {
                 "name" => {
                     p.once(&mut seen, "name", off)?;
                     c.name = p.as_text(v, off, "clock `name`")?;
@@ -286,7 +291,7 @@ impl<'a> Parser<'a> {
         if !seen.0.contains(&"name") {
             return Err(self.err_at(start, "`clock` block has no `name`"));
         }
-        if self.doc.clocks.iter().any(|k| k.name == c.name) {
+        if !self.doc.clock_names.insert(c.name.clone()) {
             return Err(self.err_at(start, format!("duplicate clock `{}`", c.name)));
         }
         self.doc.clocks.push(c);
@@ -313,7 +318,7 @@ impl<'a> Parser<'a> {
                 Ok(())
             }
             Entry::Type { key, key_off, ty } => {
-                let (name, slot, i) = match key.as_str() {
+                let (name, slot, i) = match &*key {
                     "packet.context" => ("packet.context", &mut s.packet_context, 0),
                     "event.header" => ("event.header", &mut s.event_header, 1),
                     "event.context" => ("event.context", &mut s.event_context, 2),
@@ -326,7 +331,7 @@ impl<'a> Parser<'a> {
             }
             _ => Ok(()),
         })?;
-        if self.doc.streams.iter().any(|(other, ..)| other.id == s.id) {
+        if !self.doc.stream_ids.insert(s.id) {
             return Err(self.err_at(start, format!("duplicate stream class id {}", s.id)));
         }
         self.doc.streams.push((s, start, pos));
@@ -352,7 +357,7 @@ impl<'a> Parser<'a> {
                 value_off: off,
             } => p.event_value(&mut e, &mut seen, &key, &value, off),
             Entry::Type { key, key_off, ty } => {
-                let (name, slot, i) = match key.as_str() {
+                let (name, slot, i) = match &*key {
                     "context" => ("context", &mut e.context, 0),
                     "fields" => ("fields", &mut e.fields, 1),
                     _ => return Ok(()),

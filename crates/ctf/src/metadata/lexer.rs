@@ -168,7 +168,10 @@ impl<'a> Lexer<'a> {
 
     fn ident(&mut self) -> &'a str {
         let start = self.i;
-        while matches!(self.peek(0), Some(b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_')) {
+        while matches!(
+            self.peek(0),
+            Some(b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_')
+        ) {
             self.i += 1;
         }
         &self.text[start..self.i]
@@ -183,10 +186,15 @@ impl<'a> Lexer<'a> {
             (Some(b'0'), _) => (8, start),
             _ => (10, start),
         };
+        let is_digit = |c: u8| {
+            if radix == 16 {
+                c.is_ascii_hexdigit()
+            } else {
+                c.is_ascii_digit()
+            }
+        };
         self.i = digits_start;
-        while matches!(self.peek(0), Some(b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F'))
-            && (radix == 16 || self.peek(0).is_some_and(|c| c.is_ascii_digit()))
-        {
+        while self.peek(0).is_some_and(is_digit) {
             self.i += 1;
         }
         let digits = &self.text[digits_start..self.i];
@@ -238,9 +246,8 @@ impl<'a> Lexer<'a> {
                     let buf = owned.get_or_insert_with(|| self.bytes[body_start..self.i].to_vec());
                     let esc_at = self.i;
                     self.i += 1;
-                    let (bytes, len) = escape(&self.bytes[self.i..]).map_err(|why| {
-                        MetadataError::in_text(self.text, esc_at, why)
-                    })?;
+                    let (bytes, len) = escape(&self.bytes[self.i..])
+                        .map_err(|why| MetadataError::in_text(self.text, esc_at, why))?;
                     buf.extend_from_slice(bytes.as_slice());
                     self.i += len;
                 }
@@ -360,13 +367,22 @@ fn escape(rest: &[u8]) -> Result<(EscBytes, usize), String> {
     }
     match c {
         b'0'..=b'7' => {
-            let len = rest.iter().take(3).take_while(|d| matches!(d, b'0'..=b'7')).count();
-            let v = rest[..len].iter().fold(0u32, |a, d| a * 8 + u32::from(d - b'0'));
+            let len = rest
+                .iter()
+                .take(3)
+                .take_while(|d| matches!(d, b'0'..=b'7'))
+                .count();
+            let v = rest[..len]
+                .iter()
+                .fold(0u32, |a, d| a * 8 + u32::from(d - b'0'));
             let b = u8::try_from(v).map_err(|_| "octal escape out of range".to_string())?;
             Ok((EscBytes::byte(b), len))
         }
         b'x' => {
-            let len = rest[1..].iter().take_while(|d| d.is_ascii_hexdigit()).count();
+            let len = rest[1..]
+                .iter()
+                .take_while(|d| d.is_ascii_hexdigit())
+                .count();
             let text = std::str::from_utf8(&rest[1..1 + len]).unwrap_or("");
             match u8::from_str_radix(text, 16) {
                 Ok(b) if len > 0 => Ok((EscBytes::byte(b), 1 + len)),
@@ -375,7 +391,9 @@ fn escape(rest: &[u8]) -> Result<(EscBytes, usize), String> {
         }
         b'u' | b'U' => {
             let len = if c == b'u' { 4 } else { 8 };
-            let hex = rest.get(1..1 + len).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+            let hex = rest
+                .get(1..1 + len)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
             let ch = hex
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u32::from_str_radix(h, 16).ok())
@@ -384,7 +402,9 @@ fn escape(rest: &[u8]) -> Result<(EscBytes, usize), String> {
             Ok((EscBytes::char(ch), 1 + len))
         }
         _ => {
-            let shown = String::from_utf8_lossy(&rest[..rest.len().min(4)]).chars().next();
+            let shown = String::from_utf8_lossy(&rest[..rest.len().min(4)])
+                .chars()
+                .next();
             Err(format!(
                 "invalid escape sequence `\\{}`",
                 shown.unwrap_or('?')

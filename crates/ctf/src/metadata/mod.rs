@@ -7,13 +7,16 @@
 //! recursion, bounded memory growth from nested typealiases.
 
 mod blocks;
+mod enums;
 mod error;
 mod lexer;
 pub mod model;
 mod packetized;
 mod parser;
 mod refs;
+mod scalars;
 mod types;
+mod values;
 
 pub use error::MetadataError;
 pub use model::*;

@@ -91,12 +91,14 @@ impl Header {
             "compressed metadata packets are not supported".to_string()
         } else if self.schemes[1] != 0 {
             "encrypted metadata packets are not supported".to_string()
-        } else if packet == 0 || packet % 8 != 0 {
+        } else if packet == 0 || packet & 7 != 0 {
             format!("invalid metadata packet size {packet} bits")
-        } else if content % 8 != 0 || content < header_bits {
+        } else if content & 7 != 0 || content < header_bits {
             format!("invalid metadata packet content size {content} bits")
         } else if content > packet {
-            format!("metadata packet content size {content} bits exceeds its packet size {packet} bits")
+            format!(
+                "metadata packet content size {content} bits exceeds its packet size {packet} bits"
+            )
         } else if packet as usize / 8 > room {
             format!(
                 "metadata packet of {} bytes extends past the end of the stream ({room} bytes left)",
@@ -110,8 +112,9 @@ impl Header {
 
 /// Concatenates the payloads of the metadata packets in `bytes`.
 pub fn decode_packetized(bytes: &[u8]) -> Result<PacketizedMetadata, MetadataError> {
-    let order = magic_order(bytes)
-        .ok_or_else(|| MetadataError::at_offset(0, "not a packetized metadata stream (no magic)"))?;
+    let order = magic_order(bytes).ok_or_else(|| {
+        MetadataError::at_offset(0, "not a packetized metadata stream (no magic)")
+    })?;
     let mut text = Vec::with_capacity(bytes.len());
     // Where each packet's payload starts in `text` and in `bytes`, to report
     // invalid UTF-8 at its position in the stream.
@@ -143,7 +146,9 @@ pub fn decode_packetized(bytes: &[u8]) -> Result<PacketizedMetadata, MetadataErr
             Some(_) => {}
         }
         starts.push((text.len(), at + METADATA_PACKET_HEADER_LEN));
-        text.extend_from_slice(&bytes[at + METADATA_PACKET_HEADER_LEN..at + h.content_bits as usize / 8]);
+        text.extend_from_slice(
+            &bytes[at + METADATA_PACKET_HEADER_LEN..at + h.content_bits as usize / 8],
+        );
         at += h.packet_bits as usize / 8;
     }
     let text = String::from_utf8(text).map_err(|e| {
@@ -205,7 +210,10 @@ mod tests {
         let mut bytes = first.clone();
         bytes.extend(packet(&[b'c', 0xFF], 0, [0; 16]));
         let e = decode_packetized(&bytes).unwrap_err();
-        assert_eq!(e.offset, Some((first.len() + METADATA_PACKET_HEADER_LEN + 1) as u64));
+        assert_eq!(
+            e.offset,
+            Some((first.len() + METADATA_PACKET_HEADER_LEN + 1) as u64)
+        );
     }
 
     #[test]
@@ -218,7 +226,10 @@ mod tests {
 
         let mut v = good.clone();
         v[35] = 2;
-        assert!(decode_packetized(&v).unwrap_err().message.contains("version 2.8"));
+        assert!(decode_packetized(&v)
+            .unwrap_err()
+            .message
+            .contains("version 2.8"));
         for (at, what) in [(20, "checksum"), (32, "compressed"), (33, "encrypted")] {
             let mut v = good.clone();
             v[at] = 1;
@@ -229,17 +240,26 @@ mod tests {
         assert!(decode_packetized(&v).is_err());
         let mut v = good.clone();
         v[24..28].copy_from_slice(&(8u32 * 100).to_le_bytes());
-        assert!(decode_packetized(&v).unwrap_err().message.contains("exceeds"));
+        assert!(decode_packetized(&v)
+            .unwrap_err()
+            .message
+            .contains("exceeds"));
         let mut v = good.clone();
         v[24..28].copy_from_slice(&8u32.to_le_bytes());
         assert!(decode_packetized(&v).is_err());
         let mut v = good.clone();
         v[28..32].copy_from_slice(&(8u32 * 4096).to_le_bytes());
         v[24..28].copy_from_slice(&(8u32 * 4096).to_le_bytes());
-        assert!(decode_packetized(&v).unwrap_err().message.contains("past the end"));
+        assert!(decode_packetized(&v)
+            .unwrap_err()
+            .message
+            .contains("past the end"));
         let mut v = good.clone();
         v.extend_from_slice(&[0x57, 0x1D]);
-        assert_eq!(decode_packetized(&v).unwrap_err().offset, Some(good.len() as u64));
+        assert_eq!(
+            decode_packetized(&v).unwrap_err().offset,
+            Some(good.len() as u64)
+        );
         assert!(decode_packetized(b"trace").is_err());
     }
 

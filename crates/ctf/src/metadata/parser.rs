@@ -1,7 +1,8 @@
 //! The recursive-descent TSDL parser: token cursor, lexical scopes of type
-//! names, attribute values, and the top-level loop. Blocks (`trace`,
-//! `stream`, ...) are in `blocks.rs`, type specifiers in `types.rs`, the
-//! checks of sequence lengths and variant tags in `refs.rs`.
+//! names, resource limits, and the top-level loop. Attribute values are in
+//! `values.rs`, blocks (`trace`, `stream`, ...) in `blocks.rs`, type
+//! specifiers in `types.rs` (`scalars.rs`, `enums.rs`), and the checks of
+//! sequence lengths and variant tags, run at the end, in `refs.rs`.
 //!
 //! Types are resolved while parsing (typealiases expanded, `native` byte
 //! order replaced), so the trace byte order must be known before the first
@@ -13,8 +14,7 @@
 //! copies of named types consume (typealiases of structs of typealiases of
 //! structs would otherwise grow exponentially).
 
-use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::error::MetadataError;
 use super::lexer::{tokenize, Tok, Token, P};
@@ -24,39 +24,38 @@ use super::model::*;
 pub(super) const MAX_DEPTH: u32 = 64;
 
 /// Reserved words: not valid as field names.
-const KEYWORDS: &[&str] = &[
-    "align",
-    "callsite",
-    "const",
-    "char",
-    "clock",
-    "double",
-    "enum",
-    "env",
-    "event",
-    "floating_point",
-    "float",
-    "integer",
-    "int",
-    "long",
-    "short",
-    "signed",
-    "stream",
-    "string",
-    "struct",
-    "trace",
-    "typealias",
-    "typedef",
-    "unsigned",
-    "variant",
-    "void",
-    "_Bool",
-    "_Complex",
-    "_Imaginary",
-];
-
 pub(super) fn is_keyword(s: &str) -> bool {
-    KEYWORDS.contains(&s)
+    matches!(
+        s,
+        "align"
+            | "callsite"
+            | "const"
+            | "char"
+            | "clock"
+            | "double"
+            | "enum"
+            | "env"
+            | "event"
+            | "floating_point"
+            | "float"
+            | "integer"
+            | "int"
+            | "long"
+            | "short"
+            | "signed"
+            | "stream"
+            | "string"
+            | "struct"
+            | "trace"
+            | "typealias"
+            | "typedef"
+            | "unsigned"
+            | "variant"
+            | "void"
+            | "_Bool"
+            | "_Complex"
+            | "_Imaginary"
+    )
 }
 
 pub(super) type Result<T> = std::result::Result<T, MetadataError>;
@@ -108,15 +107,6 @@ struct Scope {
     names: [HashMap<String, Ty>; 4],
 }
 
-/// An attribute value (`unary_expression` in babeltrace's grammar).
-#[derive(Debug, Clone)]
-pub(super) enum Value<'a> {
-    Int(i128),
-    Str(Cow<'a, str>),
-    /// An identifier or keyword, possibly dotted (`clock.monotonic.value`).
-    Path(Vec<&'a str>),
-}
-
 /// Where a scope struct was assigned, for error messages of later checks.
 pub(super) type ScopePos = Option<usize>;
 
@@ -127,7 +117,11 @@ pub(super) struct Doc {
     pub trace_offset: usize,
     pub packet_header_pos: ScopePos,
     pub env: Vec<(String, EnvValue)>,
+    /// Where each env key is in `env` (a later value replaces an earlier).
+    pub env_index: HashMap<String, usize>,
     pub clocks: Vec<Clock>,
+    pub clock_names: HashSet<String>,
+    pub stream_ids: HashSet<u64>,
     /// Stream classes with the block offset and the positions of
     /// `packet.context`, `event.header`, `event.context`.
     pub streams: Vec<(StreamClass, usize, [ScopePos; 3])>,
@@ -144,7 +138,10 @@ pub(super) struct Parser<'a> {
     scopes: Vec<Scope>,
     /// Byte order that `native` stands for.
     pub(super) native: ByteOrder,
-    /// Type nodes that copies of named types may still create.
+    /// Type nodes that copies of named types may still create: a million
+    /// plus one per byte of text, far above what real metadata uses (a
+    /// copy needs a reference of several bytes) and low enough that a
+    /// hostile document fails in well under a second.
     budget: u64,
     pub(super) doc: Doc,
 }
@@ -160,7 +157,7 @@ pub fn parse(text: &str) -> Result<Metadata> {
         depth: 0,
         scopes: vec![Scope::default()],
         native,
-        budget: (1 << 22) + 16 * text.len() as u64,
+        budget: (1 << 20) + text.len() as u64,
         doc: Doc::default(),
     };
     p.document()?;
@@ -283,7 +280,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes `p` or fails with "expected `p` after `context`".
-    pub(super) fn expect(&mut self, p: P, context: &str) -> Result<usize> {
+    /// The context is formatted only on error (this is on every path).
+    pub(super) fn expect(&mut self, p: P, context: impl std::fmt::Display) -> Result<usize> {
         let off = self.offset();
         if self.eat(p) {
             Ok(off)
@@ -379,7 +377,10 @@ impl<'a> Parser<'a> {
         if table.contains_key(&name) {
             return Err(self.err_at(
                 offset,
-                format!("{} `{name}` is already declared in this scope", ns.describe()),
+                format!(
+                    "{} `{name}` is already declared in this scope",
+                    ns.describe()
+                ),
             ));
         }
         table.insert(name, ty);
@@ -397,142 +398,6 @@ impl<'a> Parser<'a> {
             None => Err(self.err_at(offset, format!("unknown {} `{name}`", ns.describe()))),
         }
     }
-}
-
-/// Attribute values.
-impl<'a> Parser<'a> {
-    /// Parses a value and returns it with its offset.
-    pub(super) fn value(&mut self) -> Result<(Value<'a>, usize)> {
-        let off = self.offset();
-        let v = match self.peek().clone() {
-            Tok::Punct(P::Plus | P::Minus) | Tok::Int(_) => Value::Int(self.signed_int()?),
-            Tok::Str(s) | Tok::Char(s) => {
-                self.advance();
-                Value::Str(s)
-            }
-            Tok::Ident(_) => Value::Path(self.dotted_words()?),
-            _ => return Err(self.unexpected("a value")),
-        };
-        Ok((v, off))
-    }
-
-    /// An integer literal with an optional sign: unsigned up to `u64::MAX`,
-    /// negative down to `i64::MIN`.
-    pub(super) fn signed_int(&mut self) -> Result<i128> {
-        let off = self.offset();
-        let negative = if self.eat(P::Minus) {
-            true
-        } else {
-            self.eat(P::Plus);
-            false
-        };
-        let Tok::Int(v) = *self.peek() else {
-            return Err(self.unexpected("an integer"));
-        };
-        self.advance();
-        let v = i128::from(v);
-        if !negative {
-            return Ok(v);
-        }
-        if v > 1i128 << 63 {
-            return Err(self.err_at(off, format!("integer -{v} is below the 64-bit range")));
-        }
-        Ok(-v)
-    }
-
-    /// `word(.word)*` where words are identifiers or keywords.
-    pub(super) fn dotted_words(&mut self) -> Result<Vec<&'a str>> {
-        let mut words = Vec::with_capacity(1);
-        loop {
-            match *self.peek() {
-                Tok::Ident(w) => {
-                    self.advance();
-                    words.push(w);
-                }
-                _ => return Err(self.unexpected("an identifier")),
-            }
-            if !(self.peek_is(P::Dot) && matches!(self.peek_at(1), Tok::Ident(_))) {
-                return Ok(words);
-            }
-            self.advance();
-        }
-    }
-
-    pub(super) fn as_u64(&self, v: &Value<'_>, off: usize, what: &str) -> Result<u64> {
-        match v {
-            Value::Int(i) => u64::try_from(*i)
-                .map_err(|_| self.err_at(off, format!("{what} must not be negative, found {i}"))),
-            _ => Err(self.err_at(off, format!("{what} must be an integer"))),
-        }
-    }
-
-    pub(super) fn as_u32(&self, v: &Value<'_>, off: usize, what: &str) -> Result<u32> {
-        let n = self.as_u64(v, off, what)?;
-        u32::try_from(n).map_err(|_| self.err_at(off, format!("{what} is too large: {n}")))
-    }
-
-    pub(super) fn as_i64(&self, v: &Value<'_>, off: usize, what: &str) -> Result<i64> {
-        match v {
-            Value::Int(i) => i64::try_from(*i).map_err(|_| {
-                self.err_at(off, format!("{what} is out of the signed 64-bit range: {i}"))
-            }),
-            _ => Err(self.err_at(off, format!("{what} must be an integer"))),
-        }
-    }
-
-    /// `true`/`TRUE`/`false`/`FALSE` or an integer (non-zero is true).
-    pub(super) fn as_bool(&self, v: &Value<'_>, off: usize, what: &str) -> Result<bool> {
-        match v {
-            Value::Int(i) => Ok(*i != 0),
-            Value::Path(p) if p.len() == 1 && matches!(p[0], "true" | "TRUE") => Ok(true),
-            Value::Path(p) if p.len() == 1 && matches!(p[0], "false" | "FALSE") => Ok(false),
-            _ => Err(self.err_at(off, format!("{what} must be a boolean"))),
-        }
-    }
-
-    /// A string literal, or an identifier taken as text (babeltrace accepts
-    /// `name = func_enter;`).
-    pub(super) fn as_text(&self, v: &Value<'_>, off: usize, what: &str) -> Result<String> {
-        match v {
-            Value::Str(s) => Ok(s.to_string()),
-            Value::Path(p) => Ok(p.join(".")),
-            Value::Int(_) => Err(self.err_at(off, format!("{what} must be a string"))),
-        }
-    }
-
-    /// A single word, quoted or not (`le`, `"le"`, `UTF8`).
-    pub(super) fn as_word<'v>(&self, v: &'v Value<'_>, off: usize, what: &str) -> Result<&'v str> {
-        match v {
-            Value::Str(s) => Ok(s),
-            Value::Path(p) if p.len() == 1 => Ok(p[0]),
-            _ => Err(self.err_at(off, format!("{what} must be a word"))),
-        }
-    }
-
-    pub(super) fn as_uuid(&self, v: &Value<'_>, off: usize, what: &str) -> Result<[u8; 16]> {
-        match v {
-            Value::Str(s) => parse_uuid(s).ok_or_else(|| {
-                self.err_at(off, format!("{what} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx): \"{s}\""))
-            }),
-            _ => Err(self.err_at(off, format!("{what} must be a UUID string"))),
-        }
-    }
-}
-
-/// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
-pub(super) fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
-        return None;
-    }
-    let mut hex = b.iter().filter(|&&c| c != b'-');
-    let mut out = [0u8; 16];
-    for byte in &mut out {
-        let hi = (*hex.next()? as char).to_digit(16)?;
-        let lo = (*hex.next()? as char).to_digit(16)?;
-        *byte = (hi * 16 + lo) as u8;
-    }
-    Some(out)
 }
 
 /// The top level.
@@ -577,9 +442,14 @@ impl<'a> Parser<'a> {
             clocks,
             streams,
             events,
+            ..
         } = self.doc;
         let Some(trace) = trace else {
-            return Err(MetadataError::in_text(self.text, end, "metadata has no `trace` block"));
+            return Err(MetadataError::in_text(
+                self.text,
+                end,
+                "metadata has no `trace` block",
+            ));
         };
         let checks = super::refs::DocChecks {
             text: self.text,
@@ -603,16 +473,6 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uuid_round_trip() {
-        let u = parse_uuid("2a6422d0-6cee-11e0-8c08-cb07d7b3a564").unwrap();
-        assert_eq!(u[0], 0x2a);
-        assert_eq!(u[15], 0x64);
-        assert!(parse_uuid("2a6422d0-6cee-11e0-8c08-cb07d7b3a56").is_none());
-        assert!(parse_uuid("2a6422d0x6cee-11e0-8c08-cb07d7b3a564").is_none());
-        assert!(parse_uuid("2a6422d0-6cee-11e0-8c08-cb07d7b3a56g").is_none());
-    }
 
     #[test]
     fn prescan_finds_the_trace_byte_order_after_typealiases() {

@@ -78,44 +78,46 @@ impl DocChecks<'_> {
         let mut roots = Roots::default();
         roots.0[Root::PacketHeader as usize] = self.trace.packet_header.as_ref();
         let at = self.packet_header_pos.unwrap_or(self.trace_offset);
-        self.check(&roots, Root::PacketHeader, at, "trace")?;
+        self.check(&roots, Root::PacketHeader, at, || "trace".into())?;
         for (s, start, pos) in self.streams {
             let roots = stream_roots(&roots, s);
-            let what = format!("stream {}", s.id);
-            for (i, r) in [Root::PacketContext, Root::EventHeader, Root::EventCommonContext]
-                .into_iter()
-                .enumerate()
+            let what = || format!("stream {}", s.id);
+            for (i, r) in [
+                Root::PacketContext,
+                Root::EventHeader,
+                Root::EventCommonContext,
+            ]
+            .into_iter()
+            .enumerate()
             {
-                self.check(&roots, r, pos[i].unwrap_or(*start), &what)?;
+                self.check(&roots, r, pos[i].unwrap_or(*start), what)?;
             }
         }
-        self.check_event_ids()?;
+        let index = StreamIndex::new(self.streams);
+        self.check_event_ids(&index)?;
         for (e, start, pos) in self.events {
-            let stream = self.stream_of(e);
-            let mut roots = stream.map_or_else(|| roots_of_trace(self.trace), |s| stream_roots(&roots, s));
+            let stream = index.of(e);
+            let mut roots =
+                stream.map_or_else(|| roots_of_trace(self.trace), |s| stream_roots(&roots, s));
             roots.0[Root::EventSpecificContext as usize] = e.context.as_ref();
             roots.0[Root::EventPayload as usize] = e.fields.as_ref();
-            let what = format!("event \"{}\"", e.name);
-            self.check(&roots, Root::EventSpecificContext, pos[0].unwrap_or(*start), &what)?;
-            self.check(&roots, Root::EventPayload, pos[1].unwrap_or(*start), &what)?;
+            let what = || format!("event \"{}\"", e.name);
+            self.check(
+                &roots,
+                Root::EventSpecificContext,
+                pos[0].unwrap_or(*start),
+                what,
+            )?;
+            self.check(&roots, Root::EventPayload, pos[1].unwrap_or(*start), what)?;
         }
         Ok(())
     }
 
-    /// The stream class an event belongs to: its `stream_id`, or the only one.
-    fn stream_of(&self, e: &EventClass) -> Option<&StreamClass> {
-        match e.stream_id {
-            Some(id) => self.streams.iter().map(|(s, ..)| s).find(|s| s.id == id),
-            None if self.streams.len() == 1 => Some(&self.streams[0].0),
-            None => None,
-        }
-    }
-
     /// Two event classes of one stream class cannot share an id.
-    fn check_event_ids(&self) -> Result<(), MetadataError> {
+    fn check_event_ids(&self, index: &StreamIndex<'_>) -> Result<(), MetadataError> {
         let mut seen = HashSet::new();
         for (e, start, _) in self.events {
-            let stream = self.stream_of(e).map_or(e.stream_id.unwrap_or(0), |s| s.id);
+            let stream = index.of(e).map_or(e.stream_id.unwrap_or(0), |s| s.id);
             if !seen.insert((stream, e.id)) {
                 return Err(MetadataError::in_text(
                     self.text,
@@ -130,7 +132,13 @@ impl DocChecks<'_> {
         Ok(())
     }
 
-    fn check(&self, roots: &Roots<'_>, root: Root, at: usize, what: &str) -> Result<(), MetadataError> {
+    fn check(
+        &self,
+        roots: &Roots<'_>,
+        root: Root,
+        at: usize,
+        what: impl Fn() -> String,
+    ) -> Result<(), MetadataError> {
         let Some(st) = roots.get(root) else {
             return Ok(());
         };
@@ -143,8 +151,34 @@ impl DocChecks<'_> {
         };
         w.members(&st.members).map_err(|msg| {
             let scope = root.prefix().join(".");
-            MetadataError::in_text(self.text, at, format!("{what}, {scope}: {msg}"))
+            MetadataError::in_text(self.text, at, format!("{}, {scope}: {msg}", what()))
         })
+    }
+}
+
+/// Stream classes by id (hashed: a hostile document can hold many).
+struct StreamIndex<'s> {
+    by_id: HashMap<u64, &'s StreamClass>,
+    only: Option<&'s StreamClass>,
+}
+
+impl<'s> StreamIndex<'s> {
+    fn new(streams: &'s [(StreamClass, usize, [ScopePos; 3])]) -> Self {
+        StreamIndex {
+            by_id: streams.iter().map(|(s, ..)| (s.id, s)).collect(),
+            only: match streams {
+                [(s, ..)] => Some(s),
+                _ => None,
+            },
+        }
+    }
+
+    /// The stream class an event belongs to: its `stream_id`, or the only one.
+    fn of(&self, e: &EventClass) -> Option<&'s StreamClass> {
+        match e.stream_id {
+            Some(id) => self.by_id.get(&id).copied(),
+            None => self.only,
+        }
     }
 }
 
@@ -234,26 +268,31 @@ impl<'m> Walker<'m, '_> {
 
     /// Resolves `r` from the current position and checks its target.
     fn check(&mut self, r: &FieldRef, want: Want) -> Result<(), String> {
-        let path = r.0.join(".");
-        let field = self.names.join(".");
-        let what = match want {
-            Want::Length => format!("sequence `{field}`: length `{path}`"),
-            Want::Tag => format!("variant `{field}`: tag `{path}`"),
-        };
+        self.resolve(r, want).map_err(|why| {
+            let (path, field) = (r.0.join("."), self.names.join("."));
+            match want {
+                Want::Length => format!("sequence `{field}`: length `{path}` {why}"),
+                Want::Tag => format!("variant `{field}`: tag `{path}` {why}"),
+            }
+        })
+    }
+
+    /// The reasons `r` is invalid from here, if it is (phrased to follow
+    /// the reference in a message).
+    fn resolve(&mut self, r: &FieldRef, want: Want) -> Result<(), String> {
         if r.0.first().map(String::as_str) == Some("env") && r.0.len() > 1 {
             return Ok(());
         }
         let (target_root, target_path, target) = match absolute_root(&r.0) {
-            Some((root, tail)) => self.absolute(root, tail).map_err(|e| format!("{what} {e}"))?,
+            Some((root, tail)) => self.absolute(root, tail)?,
             None => self
                 .relative(&r.0)
-                .ok_or_else(|| format!("{what} does not name a field of this scope"))?,
+                .ok_or_else(|| "does not name a field of this scope".to_string())?,
         };
         if target_root == self.root {
-            self.check_order(&target_path)
-                .map_err(|e| format!("{what} {e}"))?;
+            self.check_order(&target_path)?;
         }
-        check_kind(target, want).map_err(|e| format!("{what} {e}"))
+        check_kind(target, want)
     }
 
     fn absolute(
@@ -291,7 +330,11 @@ impl<'m> Walker<'m, '_> {
 
     /// Follows `tokens` from `members`, through arrays and sequences
     /// (element index -1) and into structs and variants by name.
-    fn lookup(&mut self, members: &'m [Member], tokens: &[String]) -> Option<(Vec<i64>, &'m FieldType)> {
+    fn lookup(
+        &mut self,
+        members: &'m [Member],
+        tokens: &[String],
+    ) -> Option<(Vec<i64>, &'m FieldType)> {
         let (first, rest) = tokens.split_first()?;
         let i = self.position(members, first)?;
         let mut path = vec![i as i64];
@@ -352,8 +395,7 @@ impl<'m> Walker<'m, '_> {
 fn absolute_root(tokens: &[String]) -> Option<(Root, &[String])> {
     Root::ALL.into_iter().find_map(|root| {
         let prefix = root.prefix();
-        let matches = tokens.len() > prefix.len()
-            && tokens.iter().zip(prefix).all(|(t, p)| t == p);
+        let matches = tokens.len() > prefix.len() && tokens.iter().zip(prefix).all(|(t, p)| t == p);
         matches.then(|| (root, &tokens[prefix.len()..]))
     })
 }

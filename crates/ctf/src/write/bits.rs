@@ -110,15 +110,33 @@ impl BitWriter {
     /// If `size` is 0 or above 64.
     #[inline]
     pub fn write_uint(&mut self, value: u64, size: u32, order: ByteOrder) {
-        assert!((1..=64).contains(&size), "integer size {size} not in 1..=64");
+        assert!(
+            (1..=64).contains(&size),
+            "integer size {size} not in 1..=64"
+        );
         let value = low_bits(value, size);
-        if self.pos % 8 == 0 && size % 8 == 0 {
+        if self.pos.is_multiple_of(8) && size.is_multiple_of(8) {
             // The common case: a whole number of bytes on a byte boundary is
             // a plain copy of the value's first (LE) or last (BE) bytes.
-            let n = (size / 8) as usize;
-            match order {
-                ByteOrder::Little => self.buf.extend_from_slice(&value.to_le_bytes()[..n]),
-                ByteOrder::Big => self.buf.extend_from_slice(&value.to_be_bytes()[8 - n..]),
+            // Fixed-size copies for the usual widths, so no length-dependent
+            // memcpy call is made per field.
+            match (order, size) {
+                (_, 8) => self.buf.push(value as u8),
+                (ByteOrder::Little, 16) => {
+                    self.buf.extend_from_slice(&(value as u16).to_le_bytes())
+                }
+                (ByteOrder::Little, 32) => {
+                    self.buf.extend_from_slice(&(value as u32).to_le_bytes())
+                }
+                (ByteOrder::Little, 64) => self.buf.extend_from_slice(&value.to_le_bytes()),
+                (ByteOrder::Little, _) => {
+                    self.buf
+                        .extend_from_slice(&value.to_le_bytes()[..(size / 8) as usize]);
+                }
+                (ByteOrder::Big, _) => {
+                    self.buf
+                        .extend_from_slice(&value.to_be_bytes()[8 - (size / 8) as usize..]);
+                }
             }
             self.pos += u64::from(size);
             return;
@@ -176,7 +194,10 @@ impl BitWriter {
     /// If the field is not entirely within what was written, or `size` is
     /// not in 1..=64.
     pub fn patch_uint_at(&mut self, bit_pos: u64, value: u64, size: u32, order: ByteOrder) {
-        assert!((1..=64).contains(&size), "integer size {size} not in 1..=64");
+        assert!(
+            (1..=64).contains(&size),
+            "integer size {size} not in 1..=64"
+        );
         assert!(
             bit_pos + u64::from(size) <= self.pos,
             "patch of {size} bits at {bit_pos} past the written {} bits",

@@ -22,6 +22,7 @@ pub fn random_metadata(seed: u64) -> Metadata {
         rng: Rng(seed),
         clocks: Vec::new(),
         counter: 0,
+        in_array: false,
     }
     .metadata()
 }
@@ -62,9 +63,14 @@ struct Gen {
     rng: Rng,
     clocks: Vec<String>,
     counter: u64,
+    /// Generating an array or sequence element: babeltrace2 2.0 aborts on
+    /// a clock-mapped integer anywhere inside one.
+    in_array: bool,
 }
 
-const WORDS: &[&str] = &["a", "len", "val", "x", "msg", "count", "pid", "data", "ctx", "f"];
+const WORDS: &[&str] = &[
+    "a", "len", "val", "x", "msg", "count", "pid", "data", "ctx", "f",
+];
 const TEXT_CHARS: &[char] = &[
     'a', 'b', 'z', 'Q', '0', '7', ' ', '_', ':', '.', '-', '"', '\\', '\n', '\t', 'é', '∑', '/',
     '*', '{', ';',
@@ -154,7 +160,15 @@ impl Gen {
     }
 
     fn env(&mut self) -> Vec<(String, EnvValue)> {
-        let keys = ["hostname", "domain", "trace_name", "k1", "some_key", "_x", "answer"];
+        let keys = [
+            "hostname",
+            "domain",
+            "trace_name",
+            "k1",
+            "some_key",
+            "_x",
+            "answer",
+        ];
         let mut env = Vec::new();
         for key in keys {
             if self.rng.chance(40) {
@@ -176,7 +190,9 @@ impl Gen {
     fn uint(&mut self, size: u32, order: ByteOrder) -> IntType {
         IntType {
             size,
-            align: self.rng.pick(&[8, 8, 8 * size.div_ceil(8).next_power_of_two()]),
+            align: self
+                .rng
+                .pick(&[8, 8, 8 * size.div_ceil(8).next_power_of_two()]),
             signed: false,
             byte_order: order,
             base: DisplayBase::Decimal,
@@ -239,7 +255,12 @@ impl Gen {
             let t = self.clock_uint(64);
             members.push(member(name, FieldType::Int(t)));
         }
-        for name in ["content_size", "packet_size", "packet_seq_num", "events_discarded"] {
+        for name in [
+            "content_size",
+            "packet_size",
+            "packet_seq_num",
+            "events_discarded",
+        ] {
             let order = self.order();
             let size = self.rng.pick(&[32, 64]);
             members.push(member(name, FieldType::Int(self.uint(size, order))));
@@ -356,10 +377,7 @@ impl Gen {
                 } else {
                     Some(id)
                 },
-                loglevel: self
-                    .rng
-                    .chance(60)
-                    .then(|| self.rng.below(15) as i64), // babeltrace2: unsigned
+                loglevel: self.rng.chance(60).then(|| self.rng.below(15) as i64), // babeltrace2: unsigned
                 emf_uri: self.rng.chance(20).then(|| self.text(0)),
                 context: self.rng.chance(15).then(|| self.flat_structure()),
                 fields: self
@@ -393,7 +411,9 @@ impl Gen {
                 byte_order: self.order(),
             }),
             7 => FieldType::String(StringType {
-                encoding: self.rng.pick(&[Encoding::None, Encoding::Utf8, Encoding::Ascii]),
+                encoding: self
+                    .rng
+                    .pick(&[Encoding::None, Encoding::Utf8, Encoding::Ascii]),
             }),
             _ => FieldType::Enum(self.enumeration()),
         }
@@ -483,10 +503,9 @@ impl Gen {
             match self.rng.below(12) {
                 0..=4 => {
                     let mut ty = self.scalar();
-                    // Clock-mapped fields only as plain members: babeltrace2
-                    // 2.0 aborts on one inside an array.
                     if let FieldType::Int(t) = &mut ty {
-                        if !t.signed && !self.clocks.is_empty() && self.rng.chance(15) {
+                        let mappable = !t.signed && !self.clocks.is_empty() && !self.in_array;
+                        if mappable && self.rng.chance(15) {
                             t.clock = Some(self.clocks[0].clone());
                         }
                     }
@@ -563,11 +582,14 @@ impl Gen {
 
     /// An element type for arrays and sequences.
     fn element(&mut self, depth: u32) -> FieldType {
-        match self.rng.below(6) {
+        let outer = std::mem::replace(&mut self.in_array, true);
+        let ty = match self.rng.below(6) {
             0 if depth < 3 => FieldType::Struct(self.structure(depth + 1, None)),
             1 if depth < 3 => self.array(depth + 1),
             _ => self.scalar(),
-        }
+        };
+        self.in_array = outer;
+        ty
     }
 
     fn array(&mut self, depth: u32) -> FieldType {

@@ -23,7 +23,7 @@ const SHORT_TS_BITS: u32 = 27;
 pub fn int_type(size: u32, signed: bool) -> IntType {
     IntType {
         size,
-        align: if size % 8 == 0 { 8 } else { 1 },
+        align: if size.is_multiple_of(8) { 8 } else { 1 },
         signed,
         byte_order: ByteOrder::Little,
         base: DisplayBase::Decimal,
@@ -212,7 +212,10 @@ pub(crate) fn large_event_header(clock: &str) -> StructType {
         ],
     };
     StructType {
-        members: vec![member("id", FieldType::Enum(id)), member("v", FieldType::Variant(v))],
+        members: vec![
+            member("id", FieldType::Enum(id)),
+            member("v", FieldType::Variant(v)),
+        ],
         min_align: 8,
     }
 }

@@ -474,7 +474,8 @@ impl StreamWriter {
     }
 
     /// Flushes the stream file (and index) to the OS. A packet still open
-    /// is an error: its events would be lost silently otherwise.
+    /// is an error: its events would be lost silently otherwise. Dropping
+    /// the writer instead flushes too, but ignores errors.
     pub fn finish(mut self) -> Result<(), WriteError> {
         if self.open.is_some() {
             return Err(WriteError::PacketOpen(self.path.clone()));
@@ -574,12 +575,15 @@ fn fill_field<'a>(
         FieldType::Struct(st) => fill_struct(w, st, scope, values, None)?,
         FieldType::Array(a) => fill_elements(w, &a.element, a.length, name, scope, bytes)?,
         FieldType::Sequence(s) => {
+            // The length field was filled by name too: find its value.
             let len_name = s.length.0.last().map(String::as_str).unwrap_or("");
-            let len = siblings
-                .iter()
-                .rev()
-                .find(|(n, _)| *n == len_name)
-                .map_or(0, |&(_, v)| v);
+            let len = match siblings.iter().rev().find(|(n, _)| *n == len_name) {
+                Some(&(_, v)) => v,
+                None => match values(len_name) {
+                    Some(Fill::Uint(v)) => v,
+                    _ => 0,
+                },
+            };
             fill_elements(w, &s.element, len, name, scope, bytes)?;
         }
         FieldType::Variant(_) => {

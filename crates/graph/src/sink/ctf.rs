@@ -232,7 +232,7 @@ impl CtfSink {
         ev: &EventView<'_>,
     ) -> Result<(), Error> {
         if !self.out(stream)?.writer.packet_is_open() {
-            self.begin(stream, ev.packet)?;
+            self.begin(stream, ev.packet())?;
         }
         let compiled = &stream.trace.compiled;
         let stream_c = stream.compiled();
@@ -249,21 +249,28 @@ impl CtfSink {
         let bo = compiled.metadata.trace.byte_order;
         let w = out.writer.event_writer();
         w.align(8);
-        w.write_uint(ev.class.id, 64, bo);
+        w.write_uint(ev.class().id, 64, bo);
         if let Some(c) = clock {
             w.write_uint(c, 64, bo);
             out.last_clock = c;
         }
         let scopes = [
-            (stream_c.event_context, ev.scopes.stream_context),
-            (ev.compiled.context, ev.scopes.context),
-            (ev.compiled.fields, ev.scopes.fields),
+            (stream_c.event_context, ev.scopes().stream_context),
+            (ev.compiled().context, ev.scopes().context),
+            (ev.compiled().fields, ev.scopes().fields),
         ];
-        for (node, range) in scopes {
-            if let Some(node) = node {
+        for (root, range) in scopes {
+            if let Some(root) = root {
                 let mut i = 0;
-                enc.encode(&compiled.layout, node, ev.scope(range), &mut i, ev.bytes, w)
-                    .map_err(|e| err(format!("event `{}`: {e}", ev.class.name)))?;
+                enc.encode(
+                    &compiled.layout,
+                    root.node,
+                    ev.scope(range),
+                    &mut i,
+                    ev.bytes(),
+                    w,
+                )
+                .map_err(|e| err(format!("event `{}`: {e}", ev.class().name)))?;
             }
         }
         Ok(())

@@ -35,7 +35,9 @@ pub struct DetailsOptions {
     /// Print clock snapshots.
     pub with_time: bool,
     pub with_trace_name: bool,
+    /// CTF 1.8 stream classes have no names, so this changes nothing.
     pub with_stream_class_name: bool,
+    /// Print a stream's name (its first data file's absolute path).
     pub with_stream_name: bool,
     /// Print trace and clock class UUIDs.
     pub with_uuid: bool,
@@ -170,11 +172,9 @@ impl<W: Write> Details<W> {
         }
     }
 
-    /// Declares a stream before the graph runs. A trace's "Stream beginning"
-    /// block lists every stream of the trace (src.ctf.fs creates them all
-    /// up front), which the messages alone cannot tell: register each
-    /// source iterator's stream for identical output. Unregistered streams
-    /// are added as their stream beginning arrives.
+    /// Declares a stream the trace's [`TraceInfo::streams`] does not list
+    /// (a trace's "Stream beginning" block lists every stream of the
+    /// trace). Unlisted streams are added as their stream beginning arrives.
     pub fn register_stream(&mut self, stream: &StreamInfo) {
         let t = self.state(&stream.trace);
         let key = (stream.id, stream.class_id);
@@ -212,7 +212,7 @@ impl<W: Write> Details<W> {
             trace: Arc::clone(trace),
             unique_id: None,
             class_written: false,
-            streams: Vec::new(),
+            streams: trace.streams.clone(),
             configs,
         });
         self.traces.len() - 1
@@ -368,13 +368,13 @@ impl<W: Write> Details<W> {
         ];
         for (scope, fc, node) in roots {
             if let (Some(fc), Some(node)) = (fc, node) {
-                collect_paths(layout, fc, node, scope, &mut Vec::new(), &mut paths);
+                collect_paths(layout, fc, node.node, scope, &mut Vec::new(), &mut paths);
             }
         }
-        if let (Some(fc), Some(node)) = (&ir.packet_context, cs.packet_context) {
+        if let (Some(fc), Some(node)) = (&ir.packet_context, cs.packet_context.map(|r| r.node)) {
             self.write_root_field_class("Packet context field class", layout, fc, node, &paths);
         }
-        if let (Some(fc), Some(node)) = (&ir.common_context, cs.event_context) {
+        if let (Some(fc), Some(node)) = (&ir.common_context, cs.event_context.map(|r| r.node)) {
             self.write_root_field_class(
                 "Event common context field class",
                 layout,
@@ -403,7 +403,7 @@ impl<W: Write> Details<W> {
             ];
             for (scope, fc, node) in roots {
                 if let (Some(fc), Some(node)) = (fc, node) {
-                    collect_paths(layout, fc, node, scope, &mut Vec::new(), &mut paths);
+                    collect_paths(layout, fc, node.node, scope, &mut Vec::new(), &mut paths);
                 }
             }
             self.write_indent();
@@ -419,7 +419,7 @@ impl<W: Write> Details<W> {
             if let Some(uri) = &ec.emf_uri {
                 self.str_prop_line("EMF URI", uri);
             }
-            if let (Some(fc), Some(node)) = (&eir.specific_context, ce.context) {
+            if let (Some(fc), Some(node)) = (&eir.specific_context, ce.context.map(|r| r.node)) {
                 self.write_root_field_class(
                     "Specific context field class",
                     layout,
@@ -428,7 +428,7 @@ impl<W: Write> Details<W> {
                     &paths,
                 );
             }
-            if let (Some(fc), Some(node)) = (&eir.payload, ce.fields) {
+            if let (Some(fc), Some(node)) = (&eir.payload, ce.fields.map(|r| r.node)) {
                 self.write_root_field_class("Payload field class", layout, fc, node, &paths);
             }
             self.indent -= 2;
@@ -598,16 +598,15 @@ impl<W: Write> Details<W> {
                 self.write_element(layout, element, n, paths);
             }
             FieldClass::Variant { options } => {
-                let (tag, signed, choices, ids): (u16, bool, &[(i128, i128, u32)], &[NodeId]) =
-                    match n {
-                        Node::Variant {
-                            tag,
-                            tag_signed,
-                            choices,
-                            options,
-                        } => (*tag, *tag_signed, choices, options),
-                        _ => (u16::MAX, false, &[], &[]),
-                    };
+                let (tag, signed, choices, ids) = match n {
+                    Node::Variant {
+                        tag,
+                        tag_signed,
+                        choices,
+                        options,
+                    } => (*tag, *tag_signed, choices.as_slice(), options.as_slice()),
+                    _ => (u16::MAX, false, &[][..], &[][..]),
+                };
                 self.s(if signed {
                     "Variant (signed integer selector) ("
                 } else {
@@ -867,13 +866,13 @@ impl<W: Write> Details<W> {
         }
         self.write_follow_tag(t, stream);
         self.s("Event `");
-        self.s(&ev.class.name);
+        self.s(&ev.class().name);
         self.s(if self.opts.compact {
             "` ("
         } else {
             "` (Class ID "
         });
-        self.uint(ev.class.id);
+        self.uint(ev.class().id);
         self.buf.push(b')');
         if self.opts.compact {
             self.nl();
@@ -882,23 +881,23 @@ impl<W: Write> Details<W> {
         self.s(":\n");
         self.indent += 2;
         let ir = stream.ir();
-        let eir = &ir.events[ev.index];
+        let eir = &ir.events[ev.index()];
         let scopes = [
             (
                 "Common context",
                 ir.common_context.as_ref(),
-                ev.scopes.stream_context,
+                ev.scopes().stream_context,
             ),
             (
                 "Specific context",
                 eir.specific_context.as_ref(),
-                ev.scopes.context,
+                ev.scopes().context,
             ),
-            ("Payload", eir.payload.as_ref(), ev.scopes.fields),
+            ("Payload", eir.payload.as_ref(), ev.scopes().fields),
         ];
         for (name, fc, range) in scopes {
             if let Some(fc) = fc {
-                self.write_root_field(name, fc, ev.scope(range), ev.bytes);
+                self.write_root_field(name, fc, ev.scope(range), ev.bytes());
             }
         }
         self.indent -= 2;
@@ -1380,7 +1379,7 @@ mod tests {
         assert_eq!(uint(10_000, Decimal), "10,000");
         assert_eq!(uint(1_795_692_113, Decimal), "1,795,692,113");
         assert_eq!(
-            uint(u64::MAX - 999_999, Decimal),
+            uint(18_446_744_073_708_551_615, Decimal),
             "18,446,744,073,708,551,615"
         );
         assert_eq!(int(-9999, Decimal), "-9999");

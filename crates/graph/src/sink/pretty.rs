@@ -271,7 +271,7 @@ impl<W: Write> Pretty<W> {
             dom = true;
         }
         if self.opts.field_loglevel {
-            if let Some(level) = ev.class.loglevel.filter(|l| (0..=14).contains(l)) {
+            if let Some(level) = ev.class().loglevel.filter(|l| (0..=14).contains(l)) {
                 self.separator();
                 if names {
                     self.name_equal("loglevel");
@@ -283,7 +283,7 @@ impl<W: Write> Pretty<W> {
             }
         }
         if self.opts.field_emf {
-            if let Some(uri) = &ev.class.emf_uri {
+            if let Some(uri) = &ev.class().emf_uri {
                 self.separator();
                 if names {
                     self.name_equal("model.emf.uri");
@@ -304,7 +304,7 @@ impl<W: Write> Pretty<W> {
         }
         let colors = self.opts.colors.clone();
         self.line.extend_from_slice(colors.event_name.as_bytes());
-        self.line.extend_from_slice(ev.class.name.as_bytes());
+        self.line.extend_from_slice(ev.class().name.as_bytes());
         self.line.extend_from_slice(colors.reset.as_bytes());
         self.line
             .extend_from_slice(if names { b", " } else { b": " });
@@ -325,7 +325,7 @@ impl<W: Write> Pretty<W> {
             self.name_equal(label);
         }
         let mut i = 0;
-        self.field(fc, slots, &mut i, ev.bytes, names);
+        self.field(fc, slots, &mut i, ev.bytes(), names);
     }
 
     fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
@@ -453,8 +453,8 @@ impl<W: Write> Pretty<W> {
         self.line.clear();
         self.event_header(msg, ev);
         let ir = msg.stream.ir();
-        let eir = &ir.events[ev.index];
-        let packet_slots = &ev.packet.slots[ev.packet.context_start..];
+        let eir = &ir.events[ev.index()];
+        let packet_slots = &ev.packet().slots[ev.packet().context_start..];
         let names_ctx = self.opts.name_context;
         self.scope(
             "stream.packet.context",
@@ -466,21 +466,21 @@ impl<W: Write> Pretty<W> {
         self.scope(
             "stream.event.context",
             ir.common_context.as_ref(),
-            ev.scope(ev.scopes.stream_context),
+            ev.scope(ev.scopes().stream_context),
             ev,
             names_ctx,
         );
         self.scope(
             "event.context",
             eir.specific_context.as_ref(),
-            ev.scope(ev.scopes.context),
+            ev.scope(ev.scopes().context),
             ev,
             names_ctx,
         );
         self.scope(
             "event.fields",
             eir.payload.as_ref(),
-            ev.scope(ev.scopes.fields),
+            ev.scope(ev.scopes().fields),
             ev,
             self.opts.name_payload,
         );
@@ -539,9 +539,10 @@ impl<W: Write> Pretty<W> {
         }
         let _ = write!(
             self.line,
-            "within stream \"{}\" (stream class ID: {}, stream ID: {}).{}\n",
+            "within stream \"{}\" (stream class ID: {}, stream ID: {}).{}",
             stream.name, stream.class_id, stream.id, tc.reset
         );
+        self.line.push(b'\n');
         self.out.flush()?;
         let mut err = std::io::stderr().lock();
         err.write_all(&self.line)?;

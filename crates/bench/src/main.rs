@@ -1,0 +1,60 @@
+//! `ltt-bench`: benchmarks that put ltt next to the tool it replaces, in the
+//! same run, on the same input, and report what users compare (events/s,
+//! ns/event, peak RSS, and the ratio to the real tool).
+//!
+//! This file only dispatches: each subcommand is a module with
+//! `ABOUT: &str` and `run(args: Vec<String>) -> anyhow::Result<()>`, and
+//! parses its own arguments. To add one, add the module and one line to
+//! [`COMMANDS`].
+
+mod reader;
+
+use std::process::ExitCode;
+
+/// A subcommand: its name, one line for `--help`, and its entry point
+/// (which receives the arguments after the subcommand's name).
+struct Command {
+    name: &'static str,
+    about: &'static str,
+    run: fn(Vec<String>) -> anyhow::Result<()>,
+}
+
+const COMMANDS: &[Command] = &[Command {
+    name: "reader",
+    about: reader::ABOUT,
+    run: reader::run,
+}];
+
+fn usage() -> String {
+    let mut s = String::from(
+        "usage: ltt-bench <COMMAND> [ARGS...]\n       ltt-bench <COMMAND> --help\n\ncommands:\n",
+    );
+    let width = COMMANDS.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in COMMANDS {
+        s.push_str(&format!("  {:width$}  {}\n", c.name, c.about));
+    }
+    s
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(name) = args.next() else {
+        eprint!("{}", usage());
+        return ExitCode::from(2);
+    };
+    if matches!(name.as_str(), "-h" | "--help" | "help") {
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
+    let Some(command) = COMMANDS.iter().find(|c| c.name == name) else {
+        eprint!("ltt-bench: unknown command `{name}`\n\n{}", usage());
+        return ExitCode::from(2);
+    };
+    match (command.run)(args.collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ltt-bench {}: error: {e:#}", command.name);
+            ExitCode::FAILURE
+        }
+    }
+}
