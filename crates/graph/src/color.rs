@@ -4,17 +4,17 @@ use std::io::IsTerminal;
 
 /// Escape strings for each kind of printed item (all empty when colors
 /// are off).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Colors {
-    pub name: String,
-    pub field_name: String,
-    pub reset: String,
-    pub string: String,
-    pub number: String,
-    pub enum_label: String,
-    pub unknown: String,
-    pub event_name: String,
-    pub timestamp: String,
+    pub name: &'static str,
+    pub field_name: &'static str,
+    pub reset: &'static str,
+    pub string: &'static str,
+    pub number: &'static str,
+    pub enum_label: &'static str,
+    pub unknown: &'static str,
+    pub event_name: &'static str,
+    pub timestamp: &'static str,
 }
 
 /// Raw codes for warnings.
@@ -41,15 +41,11 @@ pub fn terminal_supports_colors() -> bool {
     known && std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
 
-fn bright(code: u8) -> String {
-    let bright_means_bold = std::env::var("BABELTRACE_TERM_COLOR_BRIGHT_MEANS_BOLD").as_deref()
-        != Ok("0")
-        && std::env::var("TERM").as_deref() != Ok("xterm-kitty");
-    if bright_means_bold {
-        format!("\x1b[1m\x1b[3{code}m")
-    } else {
-        format!("\x1b[9{code}m")
-    }
+/// Whether "bright" colors are drawn as bold + normal color (babeltrace2's
+/// default) rather than with the 9x codes.
+fn bright_means_bold() -> bool {
+    std::env::var("BABELTRACE_TERM_COLOR_BRIGHT_MEANS_BOLD").as_deref() != Ok("0")
+        && std::env::var("TERM").as_deref() != Ok("xterm-kitty")
 }
 
 impl Colors {
@@ -63,17 +59,26 @@ impl Colors {
         if !enabled || !terminal_supports_colors() {
             return Colors::none();
         }
-        let bold = "\x1b[1m".to_string();
+        const BOLD: &str = "\x1b[1m";
+        let (red, magenta, yellow) = if bright_means_bold() {
+            (
+                "\x1b[1m\x1b[1m\x1b[31m",
+                "\x1b[1m\x1b[1m\x1b[35m",
+                "\x1b[1m\x1b[1m\x1b[33m",
+            )
+        } else {
+            ("\x1b[1m\x1b[91m", "\x1b[1m\x1b[95m", "\x1b[1m\x1b[93m")
+        };
         Colors {
-            name: bold.clone(),
-            field_name: "\x1b[36m".into(),
-            reset: "\x1b[0m".into(),
-            string: bold.clone(),
-            number: bold.clone(),
-            enum_label: bold.clone(),
-            unknown: format!("{bold}{}", bright(1)),
-            event_name: format!("{bold}{}", bright(5)),
-            timestamp: format!("{bold}{}", bright(3)),
+            name: BOLD,
+            field_name: "\x1b[36m",
+            reset: "\x1b[0m",
+            string: BOLD,
+            number: BOLD,
+            enum_label: BOLD,
+            unknown: red,
+            event_name: magenta,
+            timestamp: yellow,
         }
     }
 

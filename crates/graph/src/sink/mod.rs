@@ -31,10 +31,17 @@ impl Sink for Dummy {
     }
 }
 
-/// Runs a graph: pulls every message from `it` into `sink`.
+/// Runs a graph: pulls every message from `it` into `sink`. The sink is
+/// finished (its output flushed) even when reading fails midway, so what
+/// was read before a corrupt packet is not lost.
 pub fn run(it: &mut dyn MessageIterator, sink: &mut dyn Sink) -> Result<(), Error> {
-    while it.advance()? {
-        sink.consume(&it.current())?;
-    }
-    sink.finish()
+    let mut pump = || -> Result<(), Error> {
+        while it.advance()? {
+            sink.consume(&it.current())?;
+        }
+        Ok(())
+    };
+    let result = pump();
+    let finished = sink.finish();
+    result.and(finished)
 }

@@ -2,13 +2,14 @@
 //! 2.0 prints it; discarded events and packets as warnings on stderr.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use ltt_ctf::decode::Slot;
 use ltt_ctf::metadata::EnvValue;
 
 use crate::color::Colors;
 use crate::ir::FieldClass;
-use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo};
+use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo, TraceInfo};
 use crate::sink::Sink;
 use crate::text::{push_escaped, push_g, push_i64, push_int, push_u64};
 use crate::timefmt;
@@ -64,7 +65,22 @@ impl Default for PrettyOptions {
 
 const NS_PER_S: i64 = 1_000_000_000;
 
-/// The pretty printer.
+/// Output is buffered here and written in chunks of this size.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// The formatted packet context of the packet being printed.
+#[derive(Default)]
+struct PacketCache {
+    stream: usize,
+    file: usize,
+    offset: u64,
+    valid: bool,
+    text: Vec<u8>,
+}
+
+/// The pretty printer. Per-event work is kept to formatting what changes:
+/// the trace's header fields, a packet's context and the calendar part of
+/// a timestamp are formatted once and reused.
 pub struct Pretty<W: Write> {
     out: W,
     opts: PrettyOptions,
@@ -75,6 +91,12 @@ pub struct Pretty<W: Write> {
     delta_cycles: Option<u64>,
     negative_warned: bool,
     start_line: bool,
+    /// `(seconds, "[YYYY-MM-DD ]HH:MM:SS")` of the last printed time.
+    second: Option<(i64, Vec<u8>)>,
+    /// Per trace (and line-start state): its header fields (hostname,
+    /// domain, procname, vpid) as printed, and whether any was.
+    traces: Vec<((*const TraceInfo, bool), Vec<u8>, bool)>,
+    packet: PacketCache,
 }
 
 impl<W: Write> Pretty<W> {
@@ -82,18 +104,21 @@ impl<W: Write> Pretty<W> {
         Pretty {
             out,
             opts,
-            line: Vec::with_capacity(4096),
+            line: Vec::with_capacity(FLUSH_AT + 4096),
             last_ns: None,
             delta_ns: None,
             last_cycles: None,
             delta_cycles: None,
             negative_warned: false,
             start_line: true,
+            second: None,
+            traces: Vec::new(),
+            packet: PacketCache::default(),
         }
     }
 
     fn name_equal(&mut self, name: &str) {
-        let c = &self.opts.colors;
+        let c = self.opts.colors;
         self.line.extend_from_slice(c.name.as_bytes());
         self.line.extend_from_slice(name.as_bytes());
         self.line.extend_from_slice(c.reset.as_bytes());
@@ -101,7 +126,7 @@ impl<W: Write> Pretty<W> {
     }
 
     fn field_name_equal(&mut self, name: &str) {
-        let c = &self.opts.colors;
+        let c = self.opts.colors;
         self.line.extend_from_slice(c.field_name.as_bytes());
         self.line.extend_from_slice(name.as_bytes());
         self.line.extend_from_slice(c.reset.as_bytes());
@@ -130,37 +155,47 @@ impl<W: Write> Pretty<W> {
             (true, sec.unsigned_abs(), nsec.unsigned_abs())
         };
         if !self.opts.clock_seconds {
-            let fallback = negative && !self.negative_warned;
-            if fallback {
+            if negative && !self.negative_warned {
                 eprintln!("[warning] Fallback to [sec.ns] to print negative time value. Use --clock-seconds.");
                 self.negative_warned = true;
-            } else {
-                let t = sec_abs as i64;
-                let tm = if self.opts.clock_gmt {
-                    Some(timefmt::gmtime(t))
-                } else {
-                    timefmt::localtime(t)
-                };
-                if let Some(tm) = tm {
-                    if self.opts.clock_date {
-                        let _ = write!(self.line, "{:04}-{:02}-{:02} ", tm.year, tm.month, tm.day);
-                    }
-                    let _ = write!(
-                        self.line,
-                        "{:02}:{:02}:{:02}.{:09}",
-                        tm.hour, tm.min, tm.sec, nsec_abs
-                    );
-                    return;
-                }
+            } else if self.calendar(sec_abs as i64) {
+                self.line.push(b'.');
+                push_padded(&mut self.line, nsec_abs, 9);
+                return;
             }
         }
-        let _ = write!(
-            self.line,
-            "{}{}.{:09}",
-            if negative { "-" } else { "" },
-            sec_abs,
-            nsec_abs
-        );
+        if negative {
+            self.line.push(b'-');
+        }
+        push_u64(&mut self.line, sec_abs);
+        self.line.push(b'.');
+        push_padded(&mut self.line, nsec_abs, 9);
+    }
+
+    /// Appends `[YYYY-MM-DD ]HH:MM:SS` for `secs`, computed once per second.
+    fn calendar(&mut self, secs: i64) -> bool {
+        if let Some((s, text)) = &self.second {
+            if *s == secs {
+                self.line.extend_from_slice(text);
+                return true;
+            }
+        }
+        let tm = if self.opts.clock_gmt {
+            Some(timefmt::gmtime(secs))
+        } else {
+            timefmt::localtime(secs)
+        };
+        let Some(tm) = tm else {
+            return false;
+        };
+        let mut text = Vec::with_capacity(20);
+        if self.opts.clock_date {
+            let _ = write!(text, "{:04}-{:02}-{:02} ", tm.year, tm.month, tm.day);
+        }
+        let _ = write!(text, "{:02}:{:02}:{:02}", tm.hour, tm.min, tm.sec);
+        self.line.extend_from_slice(&text);
+        self.second = Some((secs, text));
+        true
     }
 
     fn event_timestamp(&mut self, msg: &Message<'_>) {
@@ -173,11 +208,11 @@ impl<W: Write> Pretty<W> {
         } else {
             self.line.push(b'[');
         }
-        let colors = self.opts.colors.clone();
+        let colors = self.opts.colors;
         self.line.extend_from_slice(colors.timestamp.as_bytes());
         if self.opts.clock_cycles {
             let cycles = msg.clock.unwrap_or(0);
-            let _ = write!(self.line, "{cycles:020}");
+            push_padded(&mut self.line, cycles, 20);
             if let Some(last) = self.last_cycles {
                 self.delta_cycles = Some(cycles.wrapping_sub(last));
             }
@@ -199,15 +234,18 @@ impl<W: Write> Pretty<W> {
             if self.opts.clock_cycles {
                 match self.delta_cycles {
                     Some(d) => {
-                        let _ = write!(self.line, "+{d:012}");
+                        self.line.push(b'+');
+                        push_padded(&mut self.line, d, 12);
                     }
                     None => self.line.extend_from_slice(b"+????????????"),
                 }
             } else {
                 match self.delta_ns {
                     Some(d) => {
-                        let _ =
-                            write!(self.line, "+{}.{:09}", d / 1_000_000_000, d % 1_000_000_000);
+                        self.line.push(b'+');
+                        push_u64(&mut self.line, d / 1_000_000_000);
+                        self.line.push(b'.');
+                        push_padded(&mut self.line, d % 1_000_000_000, 9);
                     }
                     None => self.line.extend_from_slice(b"+?.?????????"),
                 }
@@ -217,6 +255,43 @@ impl<W: Write> Pretty<W> {
             }
         }
         self.start_line = !names;
+    }
+
+    /// The trace's env header fields as printed (after the first
+    /// separator), and whether there is any.
+    fn env_fields(&mut self, m: &ltt_ctf::metadata::Metadata) -> (Vec<u8>, bool) {
+        let saved = std::mem::take(&mut self.line);
+        let names = self.opts.name_header;
+        let env_fields: [(bool, &str, &str); 4] = [
+            (self.opts.field_hostname, "hostname", "trace:hostname"),
+            (self.opts.field_domain, "domain", "trace:domain"),
+            (self.opts.field_procname, "procname", "trace:procname"),
+            (self.opts.field_vpid, "vpid", "trace:vpid"),
+        ];
+        let mut dom = false;
+        for (enabled, key, label) in env_fields {
+            if !enabled {
+                continue;
+            }
+            let Some(value) = m.env(key) else { continue };
+            self.separator();
+            if names {
+                self.name_equal(label);
+            } else if dom && key != "hostname" {
+                self.line.push(b':');
+            }
+            match (key, value) {
+                ("vpid", EnvValue::Int(v)) => {
+                    let _ = write!(self.line, "({v})");
+                }
+                ("vpid", EnvValue::Str(_)) => self.line.extend_from_slice(b"(0)"),
+                (_, EnvValue::Str(s)) => self.line.extend_from_slice(s.as_bytes()),
+                (_, EnvValue::Int(v)) => push_i64(&mut self.line, *v),
+            }
+            dom = true;
+        }
+        let text = std::mem::replace(&mut self.line, saved);
+        (text, dom)
     }
 
     fn separator(&mut self) {
@@ -243,33 +318,18 @@ impl<W: Write> Pretty<W> {
                 }
             }
         }
-        let env_fields: [(bool, &str, &str); 4] = [
-            (self.opts.field_hostname, "hostname", "trace:hostname"),
-            (self.opts.field_domain, "domain", "trace:domain"),
-            (self.opts.field_procname, "procname", "trace:procname"),
-            (self.opts.field_vpid, "vpid", "trace:vpid"),
-        ];
-        for (enabled, key, label) in env_fields {
-            if !enabled {
-                continue;
+        let key = (Arc::as_ptr(trace), self.start_line);
+        let cached = match self.traces.iter().position(|(t, _, _)| *t == key) {
+            Some(i) => i,
+            None => {
+                let (text, printed) = self.env_fields(m);
+                self.traces.push((key, text, printed));
+                self.traces.len() - 1
             }
-            let Some(value) = m.env(key) else { continue };
-            self.separator();
-            if names {
-                self.name_equal(label);
-            } else if dom && key != "hostname" {
-                self.line.push(b':');
-            }
-            match (key, value) {
-                ("vpid", EnvValue::Int(v)) => {
-                    let _ = write!(self.line, "({v})");
-                }
-                ("vpid", EnvValue::Str(_)) => self.line.extend_from_slice(b"(0)"),
-                (_, EnvValue::Str(s)) => self.line.extend_from_slice(s.as_bytes()),
-                (_, EnvValue::Int(v)) => push_i64(&mut self.line, *v),
-            }
-            dom = true;
-        }
+        };
+        let (_, text, printed) = &self.traces[cached];
+        self.line.extend_from_slice(text);
+        dom |= *printed;
         if self.opts.field_loglevel {
             if let Some(level) = ev.class().loglevel.filter(|l| (0..=14).contains(l)) {
                 self.separator();
@@ -302,7 +362,7 @@ impl<W: Write> Pretty<W> {
         if names {
             self.name_equal("name");
         }
-        let colors = self.opts.colors.clone();
+        let colors = self.opts.colors;
         self.line.extend_from_slice(colors.event_name.as_bytes());
         self.line.extend_from_slice(ev.class().name.as_bytes());
         self.line.extend_from_slice(colors.reset.as_bytes());
@@ -330,7 +390,7 @@ impl<W: Write> Pretty<W> {
 
     fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
         let slot = slots.get(*i).copied();
-        let colors = &self.opts.colors;
+        let colors = self.opts.colors;
         match fc {
             FieldClass::Int {
                 signed, size, base, ..
@@ -395,8 +455,7 @@ impl<W: Write> Pretty<W> {
                     _ => &[][..],
                 };
                 push_escaped(&mut self.line, s);
-                self.line
-                    .extend_from_slice(self.opts.colors.reset.as_bytes());
+                self.line.extend_from_slice(colors.reset.as_bytes());
             }
             FieldClass::Struct { members, .. } => {
                 self.line.push(b'{');
@@ -448,21 +507,49 @@ impl<W: Write> Pretty<W> {
         }
     }
 
+    /// Appends the packet context scope, formatted once per packet.
+    fn packet_context(&mut self, msg: &Message<'_>, ev: &EventView<'_>, fc: &FieldClass) {
+        let p = ev.packet();
+        let stream = msg.stream as *const StreamInfo as usize;
+        let c = &self.packet;
+        if !(c.valid && c.stream == stream && c.file == p.file && c.offset == p.offset) {
+            let mut text = std::mem::take(&mut self.packet.text);
+            text.clear();
+            let saved = std::mem::replace(&mut self.line, text);
+            let mut i = 0;
+            self.field(
+                fc,
+                &p.slots[p.context_start..],
+                &mut i,
+                ev.bytes(),
+                self.opts.name_context,
+            );
+            let text = std::mem::replace(&mut self.line, saved);
+            self.packet = PacketCache {
+                stream,
+                file: p.file,
+                offset: p.offset,
+                valid: true,
+                text,
+            };
+        }
+        self.separator();
+        self.start_line = false;
+        if self.opts.name_scope {
+            self.name_equal("stream.packet.context");
+        }
+        self.line.extend_from_slice(&self.packet.text);
+    }
+
     fn event(&mut self, msg: &Message<'_>, ev: &EventView<'_>) -> Result<(), Error> {
         self.start_line = true;
-        self.line.clear();
         self.event_header(msg, ev);
         let ir = msg.stream.ir();
         let eir = &ir.events[ev.index()];
-        let packet_slots = &ev.packet().slots[ev.packet().context_start..];
         let names_ctx = self.opts.name_context;
-        self.scope(
-            "stream.packet.context",
-            ir.packet_context.as_ref(),
-            packet_slots,
-            ev,
-            names_ctx,
-        );
+        if let Some(fc) = &ir.packet_context {
+            self.packet_context(msg, ev, fc);
+        }
         self.scope(
             "stream.event.context",
             ir.common_context.as_ref(),
@@ -485,11 +572,17 @@ impl<W: Write> Pretty<W> {
             self.opts.name_payload,
         );
         self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
+        if self.line.len() >= FLUSH_AT {
+            self.out.write_all(&self.line)?;
+            self.line.clear();
+        }
         Ok(())
     }
 
     fn discarded(&mut self, stream: &StreamInfo, d: &Discarded, what: &str) -> Result<(), Error> {
+        // Events printed so far go out first; the warning is built in the
+        // line buffer (the time formatting writes there) and sent to stderr.
+        self.out.write_all(&self.line)?;
         self.line.clear();
         let tc = Colors::terminal_warning();
         let _ = write!(
@@ -546,6 +639,7 @@ impl<W: Write> Pretty<W> {
         self.out.flush()?;
         let mut err = std::io::stderr().lock();
         err.write_all(&self.line)?;
+        self.line.clear();
         Ok(())
     }
 }
@@ -624,7 +718,20 @@ impl<W: Write> Sink for Pretty<W> {
     }
 
     fn finish(&mut self) -> Result<(), Error> {
+        self.out.write_all(&self.line)?;
+        self.line.clear();
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// Appends `v` in decimal, zero-padded to `width` digits.
+#[inline]
+fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(v).as_bytes();
+    for _ in digits.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(digits);
 }
