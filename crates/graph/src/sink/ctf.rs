@@ -24,12 +24,13 @@ use crate::Error;
 /// One output trace.
 struct OutTrace {
     writer: TraceWriter,
-    encoder: Encoder,
 }
 
 /// One output stream.
 struct OutStream {
     writer: StreamWriter,
+    /// Registers for sequence lengths while re-encoding.
+    encoder: Encoder,
     last_clock: u64,
     events_discarded: u64,
 }
@@ -40,7 +41,10 @@ pub struct CtfSink {
     /// Write each trace directly into `root` (single-trace output).
     single: bool,
     traces: HashMap<*const TraceInfo, OutTrace>,
-    streams: HashMap<*const StreamInfo, OutStream>,
+    /// Open streams by their input stream's address; few, so a vector
+    /// with a hint at the last one used beats hashing per event.
+    streams: Vec<(*const StreamInfo, OutStream)>,
+    last: usize,
     /// Keeps traces alive so their addresses stay unique keys.
     keep: Vec<Arc<TraceInfo>>,
 }
@@ -57,7 +61,8 @@ impl CtfSink {
             root: root.to_path_buf(),
             single,
             traces: HashMap::new(),
-            streams: HashMap::new(),
+            streams: Vec::new(),
+            last: 0,
             keep: Vec::new(),
         }
     }
@@ -92,8 +97,7 @@ impl CtfSink {
                 ..WriterOptions::default()
             };
             let writer = TraceWriter::create_with(&dir, &metadata, options).map_err(err)?;
-            let encoder = Encoder::new(&stream.trace.compiled.layout);
-            self.traces.insert(tkey, OutTrace { writer, encoder });
+            self.traces.insert(tkey, OutTrace { writer });
             self.keep.push(Arc::clone(&stream.trace));
         }
         let trace = &self.traces[&tkey];
@@ -106,23 +110,30 @@ impl CtfSink {
             .writer
             .stream(stream.class_id, stream.id, &file)
             .map_err(err)?;
-        self.streams.insert(
+        self.streams.push((
             stream as *const StreamInfo,
             OutStream {
                 writer,
+                encoder: Encoder::new(&stream.trace.compiled.layout),
                 last_clock: 0,
                 events_discarded: 0,
             },
-        );
+        ));
         Ok(())
     }
 
     fn out(&mut self, stream: &StreamInfo) -> Result<&mut OutStream, Error> {
         let key = stream as *const StreamInfo;
-        if !self.streams.contains_key(&key) {
-            self.open_stream(stream)?;
+        if self.streams.get(self.last).is_none_or(|(k, _)| *k != key) {
+            self.last = match self.streams.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    self.open_stream(stream)?;
+                    self.streams.len() - 1
+                }
+            };
         }
-        Ok(self.streams.get_mut(&key).expect("just opened"))
+        Ok(&mut self.streams[self.last].1)
     }
 }
 
@@ -236,16 +247,8 @@ impl CtfSink {
         }
         let compiled = &stream.trace.compiled;
         let stream_c = stream.compiled();
-        self.out(stream)?;
-        let enc = &mut self
-            .traces
-            .get_mut(&Arc::as_ptr(&stream.trace))
-            .expect("trace opened with its stream")
-            .encoder;
-        let out = self
-            .streams
-            .get_mut(&(stream as *const StreamInfo))
-            .expect("stream opened");
+        let out = self.out(stream)?;
+        let enc = &mut out.encoder;
         let bo = compiled.metadata.trace.byte_order;
         let w = out.writer.event_writer();
         w.align(8);
@@ -295,7 +298,9 @@ impl Sink for CtfSink {
             }
             MessageKind::StreamEnd => {
                 let key = msg.stream as *const StreamInfo;
-                if let Some(mut out) = self.streams.remove(&key) {
+                if let Some(i) = self.streams.iter().position(|(k, _)| *k == key) {
+                    let (_, mut out) = self.streams.swap_remove(i);
+                    self.last = 0;
                     if out.writer.packet_is_open() {
                         out.writer
                             .end_packet(out.last_clock, out.events_discarded)
@@ -310,7 +315,7 @@ impl Sink for CtfSink {
     }
 
     fn finish(&mut self) -> Result<(), Error> {
-        for (_, mut out) in self.streams.drain() {
+        for (_, mut out) in self.streams.drain(..) {
             if out.writer.packet_is_open() {
                 out.writer
                     .end_packet(out.last_clock, out.events_discarded)
