@@ -63,7 +63,19 @@ pub struct EventInfo {
     pub offset: u64,
 }
 
-/// What [`StreamReader::next`] found.
+/// Where a packet is, and what identifies it (for ordering and
+/// de-duplicating packets of a stream spread over several files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketRef {
+    pub file: usize,
+    pub offset: u64,
+    pub packet_size: u64,
+    pub timestamp_begin: Option<u64>,
+    pub timestamp_end: Option<u64>,
+    pub seq_num: Option<u64>,
+}
+
+/// What [`StreamReader::next_item`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Item {
     PacketBegin,
@@ -93,6 +105,9 @@ pub struct StreamReader {
     event: EventInfo,
     slots: Vec<Slot>,
     done: bool,
+    /// Packets to read, in order, when not simply every packet of every
+    /// file in turn.
+    plan: Option<std::vec::IntoIter<PacketRef>>,
 }
 
 impl StreamReader {
@@ -116,6 +131,42 @@ impl StreamReader {
             event: EventInfo::default(),
             slots: Vec::with_capacity(64),
             done: false,
+            plan: None,
+        }
+    }
+
+    /// A reader of the packets `plan` lists, in that order.
+    pub fn with_plan(trace: Arc<CompiledTrace>, files: Vec<PathBuf>, plan: Vec<PacketRef>) -> Self {
+        let mut r = StreamReader::new(trace, files);
+        r.plan = Some(plan.into_iter());
+        r
+    }
+
+    /// Every packet of the files, without decoding events.
+    pub fn scan(&mut self) -> Result<Vec<PacketRef>, Error> {
+        let mut out = Vec::new();
+        loop {
+            if self.file.is_none() {
+                if self.file_idx >= self.files.len() {
+                    return Ok(out);
+                }
+                self.open_file()?;
+            }
+            if self.next_packet < self.file_len {
+                self.read_packet()?;
+                let p = &self.packet;
+                out.push(PacketRef {
+                    file: p.file,
+                    offset: p.offset,
+                    packet_size: p.packet_size,
+                    timestamp_begin: p.timestamp_begin,
+                    timestamp_end: p.timestamp_end,
+                    seq_num: p.seq_num,
+                });
+                continue;
+            }
+            self.file = None;
+            self.file_idx += 1;
         }
     }
 
@@ -176,6 +227,20 @@ impl StreamReader {
             }
             self.in_packet = false;
             return Ok(Item::PacketEnd);
+        }
+        if let Some(plan) = &mut self.plan {
+            let Some(next) = plan.next() else {
+                self.done = true;
+                return Ok(Item::End);
+            };
+            if self.file.is_none() || self.file_idx != next.file {
+                self.file_idx = next.file;
+                self.open_file()?;
+            }
+            self.next_packet = next.offset;
+            self.read_packet()?;
+            self.in_packet = true;
+            return Ok(Item::PacketBegin);
         }
         loop {
             if self.file.is_none() {

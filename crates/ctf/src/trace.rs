@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::compiled::CompiledTrace;
 use crate::metadata::{self, Metadata};
-use crate::stream::{Item, StreamReader};
+use crate::stream::{Item, PacketRef, StreamReader};
 use crate::Error;
 
 /// A stream made of one or more data files.
@@ -20,6 +20,9 @@ pub struct LogicalStream {
     pub instance_id: Option<u64>,
     /// Files in reading order.
     pub files: Vec<PathBuf>,
+    /// For a stream spread over several files: its packets in time order,
+    /// duplicates (overlapping snapshots) removed.
+    pub packets: Option<Vec<PacketRef>>,
 }
 
 /// One trace: one or more directories sharing a UUID.
@@ -137,6 +140,20 @@ pub fn open_trace(dirs: &[PathBuf]) -> Result<Trace, Error> {
     })
 }
 
+/// The packets of a stream's files in time order (by beginning time, then
+/// file order), each identical packet once: babeltrace2's merged index.
+fn packet_plan(trace: &Arc<CompiledTrace>, files: &[PathBuf]) -> Result<Vec<PacketRef>, Error> {
+    let mut packets = StreamReader::new(Arc::clone(trace), files.to_vec()).scan()?;
+    packets.sort_by_key(|p| (p.timestamp_begin, p.file, p.offset));
+    packets.dedup_by(|b, a| {
+        a.packet_size == b.packet_size
+            && a.timestamp_begin == b.timestamp_begin
+            && a.timestamp_end == b.timestamp_end
+            && a.seq_num == b.seq_num
+    });
+    Ok(packets)
+}
+
 /// Groups data files into logical streams by (stream class, instance id),
 /// each ordered by its first packet's beginning time.
 fn group_streams(
@@ -173,18 +190,22 @@ fn group_streams(
             None => alone.push(vec![f]),
         }
     }
-    let mut streams: Vec<LogicalStream> = keyed
-        .into_values()
-        .chain(alone)
-        .map(|mut group| {
-            group.sort_by(|a, b| a.begin.cmp(&b.begin).then_with(|| a.file.cmp(&b.file)));
-            LogicalStream {
-                stream_class_id: group[0].class,
-                instance_id: group[0].instance,
-                files: group.into_iter().map(|f| f.file).collect(),
-            }
-        })
-        .collect();
+    let mut streams = Vec::new();
+    for mut group in keyed.into_values().chain(alone) {
+        group.sort_by(|a, b| a.begin.cmp(&b.begin).then_with(|| a.file.cmp(&b.file)));
+        let files: Vec<PathBuf> = group.iter().map(|f| f.file.clone()).collect();
+        let packets = if files.len() > 1 {
+            Some(packet_plan(trace, &files)?)
+        } else {
+            None
+        };
+        streams.push(LogicalStream {
+            stream_class_id: group[0].class,
+            instance_id: group[0].instance,
+            files,
+            packets,
+        });
+    }
     streams.sort_by(|a, b| a.files[0].cmp(&b.files[0]));
     Ok(streams)
 }

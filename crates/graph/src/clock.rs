@@ -73,6 +73,24 @@ impl ClockClass {
     }
 }
 
+impl ClockClass {
+    /// The clock value at `ns` from origin (the inverse of
+    /// [`ns_from_origin`](Self::ns_from_origin), rounded down); `None`
+    /// before the clock's origin.
+    pub fn cycles_from_ns(&self, ns: i64) -> Option<u64> {
+        let rel = ns as i128 - self.base_ns;
+        if rel < 0 {
+            return None;
+        }
+        let cycles = if self.freq == 1_000_000_000 {
+            rel
+        } else {
+            rel * self.freq as i128 / 1_000_000_000
+        };
+        u64::try_from(cycles).ok()
+    }
+}
+
 /// Cycles to nanoseconds, babeltrace's way.
 #[inline]
 pub fn ns_from_cycles(freq: u64, cycles: u64) -> u64 {

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ltt_ctf::stream::{Item, StreamReader};
+use ltt_ctf::stream::{Item, PacketRef, StreamReader};
 use ltt_ctf::trace::{self, Trace};
 
 use crate::clock::ClockClass;
@@ -125,7 +125,11 @@ fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Er
             id,
             name: absolute(&s.files[0]),
         });
-        iters.push(CtfStreamIter::new(stream, s.files.clone()));
+        iters.push(CtfStreamIter::new(
+            stream,
+            s.files.clone(),
+            s.packets.clone(),
+        ));
     }
     Ok(iters)
 }
@@ -187,8 +191,12 @@ pub struct CtfStreamIter {
 }
 
 impl CtfStreamIter {
-    fn new(stream: Arc<StreamInfo>, files: Vec<PathBuf>) -> Self {
-        let reader = StreamReader::new(Arc::clone(&stream.trace.compiled), files);
+    fn new(stream: Arc<StreamInfo>, files: Vec<PathBuf>, plan: Option<Vec<PacketRef>>) -> Self {
+        let trace = Arc::clone(&stream.trace.compiled);
+        let reader = match plan {
+            Some(plan) => StreamReader::with_plan(trace, files, plan),
+            None => StreamReader::new(trace, files),
+        };
         CtfStreamIter {
             clock: stream.clock().cloned(),
             stream,

@@ -2,8 +2,9 @@
 //! after the muxer, so times are monotonic: the first message past `end`
 //! ends the output.
 
+use crate::clock::ClockClass;
 use crate::iter::MessageIterator;
-use crate::message::{Message, MessageKind};
+use crate::message::{Discarded, Message, MessageKind};
 use crate::timefmt;
 use crate::Error;
 
@@ -87,6 +88,9 @@ fn parse_fraction(frac: &str) -> Option<i64> {
 /// The trimmer.
 pub struct Trimmer<I: MessageIterator> {
     upstream: I,
+    /// A discarded-items message clamped to the bounds (its count dropped,
+    /// as it no longer applies to the shorter range), replacing upstream's.
+    clamped: Option<Discarded>,
     begin: Option<Bound>,
     end: Option<Bound>,
     gmt: bool,
@@ -98,6 +102,7 @@ impl<I: MessageIterator> Trimmer<I> {
     pub fn new(upstream: I, begin: Option<Bound>, end: Option<Bound>, gmt: bool) -> Self {
         Trimmer {
             upstream,
+            clamped: None,
             begin,
             end,
             gmt,
@@ -142,18 +147,25 @@ impl<I: MessageIterator> MessageIterator for Trimmer<I> {
         if self.done {
             return Ok(false);
         }
+        self.clamped = None;
         loop {
             if !self.upstream.advance()? {
                 self.done = true;
                 return Ok(false);
             }
-            let (ns, keep_always) = {
+            let (ns, keep_always, discarded) = {
                 let msg = self.upstream.current();
                 let always = matches!(
                     msg.kind,
                     MessageKind::StreamBeginning | MessageKind::StreamEnd
                 );
-                (msg.ns(), always)
+                let discarded = match msg.kind {
+                    MessageKind::DiscardedEvents(d) | MessageKind::DiscardedPackets(d) => {
+                        msg.stream.clock().map(|c| (d, c.clone()))
+                    }
+                    _ => None,
+                };
+                (msg.ns(), always, discarded)
             };
             let Some(ns) = ns else {
                 return Ok(true);
@@ -165,6 +177,15 @@ impl<I: MessageIterator> MessageIterator for Trimmer<I> {
                 self.done = true;
                 return Ok(false);
             }
+            if let Some((d, clock)) = discarded {
+                match self.clamp(d, &clock) {
+                    Some(c) => {
+                        self.clamped = (c != d).then_some(c);
+                        return Ok(true);
+                    }
+                    None => continue,
+                }
+            }
             if Self::ns(self.begin).is_some_and(|begin| ns < begin) && !keep_always {
                 continue;
             }
@@ -173,7 +194,48 @@ impl<I: MessageIterator> MessageIterator for Trimmer<I> {
     }
 
     fn current(&self) -> Message<'_> {
-        self.upstream.current()
+        let msg = self.upstream.current();
+        match (self.clamped, msg.kind) {
+            (Some(c), MessageKind::DiscardedEvents(_)) => Message {
+                kind: MessageKind::DiscardedEvents(c),
+                clock: c.begin,
+                ..msg
+            },
+            (Some(c), MessageKind::DiscardedPackets(_)) => Message {
+                kind: MessageKind::DiscardedPackets(c),
+                clock: c.begin,
+                ..msg
+            },
+            _ => msg,
+        }
+    }
+}
+
+impl<I: MessageIterator> Trimmer<I> {
+    /// A discarded-items range clipped to the bounds; `None` when it ends
+    /// before `begin`.
+    fn clamp(&self, d: Discarded, clock: &ClockClass) -> Option<Discarded> {
+        let (Some(b), Some(e)) = (d.begin, d.end) else {
+            return Some(d);
+        };
+        let (bn, en) = (clock.ns_from_origin(b)?, clock.ns_from_origin(e)?);
+        let mut out = d;
+        if let Some(begin) = Self::ns(self.begin) {
+            if en < begin {
+                return None;
+            }
+            if bn < begin {
+                out.begin = clock.cycles_from_ns(begin);
+                out.count = None;
+            }
+        }
+        if let Some(end) = Self::ns(self.end) {
+            if en > end {
+                out.end = clock.cycles_from_ns(end);
+                out.count = None;
+            }
+        }
+        Some(out)
     }
 }
 
