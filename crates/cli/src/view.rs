@@ -203,6 +203,7 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
             clock_offset_s: args.clock_offset.unwrap_or(0),
             clock_offset_ns: args.clock_offset_ns.unwrap_or(0),
             force_clock_origin_unix_epoch: false,
+            threads: true,
         };
         for it in source::open(&params)? {
             iters.push(Box::new(it));

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod color;
+pub mod feed;
 pub mod ir;
 pub mod iter;
 pub mod message;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use ltt_ctf::compiled::{CompiledEvent, CompiledStream, CompiledTrace};
 use ltt_ctf::decode::Slot;
 use ltt_ctf::metadata::{EventClass, StreamClass};
-use ltt_ctf::stream::{EventScopes, PacketInfo, StreamReader};
+use ltt_ctf::stream::{EventScopes, PacketInfo};
+
+use crate::feed::Feed;
 
 use crate::clock::ClockClass;
 use crate::ir::StreamIr;
@@ -63,12 +65,12 @@ impl StreamInfo {
 /// things up on demand, so handing out a view costs nothing.
 #[derive(Clone, Copy)]
 pub struct EventView<'a> {
-    reader: &'a StreamReader,
+    reader: &'a Feed,
     stream: &'a StreamInfo,
 }
 
 impl<'a> EventView<'a> {
-    pub(crate) fn new(reader: &'a StreamReader, stream: &'a StreamInfo) -> Self {
+    pub(crate) fn new(reader: &'a Feed, stream: &'a StreamInfo) -> Self {
         EventView { reader, stream }
     }
 

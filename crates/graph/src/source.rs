@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ltt_ctf::stream::{Item, PacketRef, StreamReader};
+use ltt_ctf::stream::{Item, PacketRef};
+
+use crate::feed::Feed;
 use ltt_ctf::trace::{self, Trace};
 
 use crate::clock::ClockClass;
@@ -22,7 +24,12 @@ pub struct CtfFsParams {
     pub clock_offset_s: i64,
     pub clock_offset_ns: i64,
     pub force_clock_origin_unix_epoch: bool,
+    /// Decode each stream on its own thread (worth it for a few streams).
+    pub threads: bool,
 }
+
+/// Most streams a trace may have for each to get a decoding thread.
+const MAX_DECODING_THREADS: usize = 16;
 
 /// What auto-discovery found under one command-line path: a group of
 /// trace directories forming one trace.
@@ -111,6 +118,9 @@ fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Er
         clocks,
     });
     let mut iters = Vec::new();
+    // A decoding thread per stream pays off for a few streams; beyond,
+    // threads would only compete for the cores.
+    let threaded = params.threads && t.streams.len() <= MAX_DECODING_THREADS;
     for (s, &(id, _)) in t.streams.iter().zip(&ids) {
         let class = info
             .compiled
@@ -129,6 +139,7 @@ fn stream_iters(t: Trace, params: &CtfFsParams) -> Result<Vec<CtfStreamIter>, Er
             stream,
             s.files.clone(),
             s.packets.clone(),
+            threaded,
         ));
     }
     Ok(iters)
@@ -183,7 +194,7 @@ pub struct CtfStreamIter {
     stream: Arc<StreamInfo>,
     /// The stream's clock, kept here for the muxer's per-message lookups.
     clock: Option<ClockClass>,
-    reader: StreamReader,
+    reader: Feed,
     at: Option<At>,
     queue: VecDeque<At>,
     prev: Previous,
@@ -191,12 +202,14 @@ pub struct CtfStreamIter {
 }
 
 impl CtfStreamIter {
-    fn new(stream: Arc<StreamInfo>, files: Vec<PathBuf>, plan: Option<Vec<PacketRef>>) -> Self {
+    fn new(
+        stream: Arc<StreamInfo>,
+        files: Vec<PathBuf>,
+        plan: Option<Vec<PacketRef>>,
+        threaded: bool,
+    ) -> Self {
         let trace = Arc::clone(&stream.trace.compiled);
-        let reader = match plan {
-            Some(plan) => StreamReader::with_plan(trace, files, plan),
-            None => StreamReader::new(trace, files),
-        };
+        let reader = Feed::new(trace, files, plan, threaded);
         CtfStreamIter {
             clock: stream.clock().cloned(),
             stream,
