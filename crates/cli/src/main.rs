@@ -1,6 +1,7 @@
 //! `ltt`: the command line. It parses arguments and builds graphs; the
 //! work is done by the library crates.
 
+mod log;
 mod view;
 
 use std::process::ExitCode;
@@ -15,6 +16,10 @@ struct Cli {
     /// (also the LTT_LOG_LEVEL environment variable).
     #[arg(short = 'l', long = "log-level", global = true, env = "LTT_LOG_LEVEL")]
     log_level: Option<String>,
+    /// Developer mode: check every message against the graph's sequence
+    /// and time-order rules (also LTT_DEV=1).
+    #[arg(long, global = true)]
+    dev: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,8 +32,21 @@ enum Command {
     Convert(view::ViewArgs),
 }
 
+static DEVELOPER_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether developer checks are on (`--dev` or `LTT_DEV=1`).
+pub fn developer_mode() -> bool {
+    DEVELOPER_MODE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let dev = cli.dev || std::env::var("LTT_DEV").is_ok_and(|v| v == "1");
+    DEVELOPER_MODE.store(dev, std::sync::atomic::Ordering::Relaxed);
+    if let Err(e) = log::init(cli.log_level.as_deref()) {
+        eprintln!("ltt: error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::View(args) | Command::Convert(args) => view::run(args),
     };

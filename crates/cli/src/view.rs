@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use ltt_graph::checked::Checked;
 use ltt_graph::color::Colors;
 use ltt_graph::iter::MessageIterator;
 use ltt_graph::muxer::Muxer;
@@ -197,6 +198,14 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
     let traces = found.len();
     let mut iters: Vec<Box<dyn MessageIterator>> = Vec::new();
     for t in found {
+        crate::log::info(|| {
+            let dirs: Vec<String> = t.dirs.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "trace {}: {}",
+                t.trace_name.as_deref().unwrap_or("(unnamed)"),
+                dirs.join(", ")
+            )
+        });
         let params = CtfFsParams {
             inputs: t.dirs,
             trace_name: t.trace_name,
@@ -206,6 +215,7 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
             threads: true,
         };
         for it in source::open(&params)? {
+            crate::log::debug(|| format!("stream {} (id {})", it.stream().name, it.stream().id));
             iters.push(Box::new(it));
         }
     }
@@ -267,6 +277,9 @@ pub fn run(args: ViewArgs) -> Result<()> {
     } else {
         Box::new(muxer)
     };
+    if crate::developer_mode() {
+        upstream = Box::new(Checked::new(upstream));
+    }
     let format = match &args.component {
         Some(c) => sink_for_component(c)?,
         None => Output::Format(args.output_format),
@@ -295,6 +308,8 @@ pub fn run(args: ViewArgs) -> Result<()> {
             Box::new(CtfSink::new(dir, single_trace))
         }
     };
+    let started = std::time::Instant::now();
     sink::run(upstream.as_mut(), sink.as_mut())?;
+    crate::log::info(|| format!("done in {:.3} s", started.elapsed().as_secs_f64()));
     Ok(())
 }

@@ -29,3 +29,20 @@ pub fn for_each(
     }
     Ok(())
 }
+
+impl<T: MessageIterator + ?Sized> MessageIterator for Box<T> {
+    #[inline]
+    fn advance(&mut self) -> Result<bool, Error> {
+        (**self).advance()
+    }
+
+    #[inline]
+    fn current(&self) -> Message<'_> {
+        (**self).current()
+    }
+
+    #[inline]
+    fn current_ns(&self) -> Option<i64> {
+        (**self).current_ns()
+    }
+}

@@ -4,6 +4,7 @@
 //! an event borrows its decoded values in place, so nothing is copied or
 //! allocated per event.
 
+pub mod checked;
 pub mod clock;
 pub mod color;
 pub mod feed;
