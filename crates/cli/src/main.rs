@@ -1,7 +1,9 @@
 //! `ltt`: the command line. It parses arguments and builds graphs; the
 //! work is done by the library crates.
 
+mod graph;
 mod log;
+mod params;
 mod view;
 
 use std::process::ExitCode;
@@ -30,6 +32,8 @@ enum Command {
     View(view::ViewArgs),
     /// Convert traces: like `babeltrace2 convert` (text, ctf, dummy, counter).
     Convert(view::ViewArgs),
+    /// Run an explicit graph, like `babeltrace2 run`: -c NAME:CLASS -p PARAMS -x UP:DOWN.
+    Graph(graph::GraphArgs),
 }
 
 static DEVELOPER_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -39,8 +43,30 @@ pub fn developer_mode() -> bool {
     DEVELOPER_MODE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// The -c and -p arguments of `ltt graph` in command-line order, so each
+/// -p applies to the component before it.
+fn graph_order(matches: &clap::ArgMatches) -> Vec<(usize, String, bool)> {
+    let Some(("graph", sub)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    let mut order = Vec::new();
+    for (id, is_component) in [("components", true), ("params", false)] {
+        if let (Some(idx), Some(vals)) = (sub.indices_of(id), sub.get_many::<String>(id)) {
+            order.extend(idx.zip(vals).map(|(i, v)| (i, v.clone(), is_component)));
+        }
+    }
+    order.sort_by_key(|(i, _, _)| *i);
+    order
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let order = graph_order(&matches);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let dev = cli.dev || std::env::var("LTT_DEV").is_ok_and(|v| v == "1");
     DEVELOPER_MODE.store(dev, std::sync::atomic::Ordering::Relaxed);
     if let Err(e) = log::init(cli.log_level.as_deref()) {
@@ -49,6 +75,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::View(args) | Command::Convert(args) => view::run(args),
+        Command::Graph(args) => graph::run(args, order),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -226,3 +226,42 @@ fn failing_traces_report_one_clear_error() {
     }
     report(failures, names.len());
 }
+
+/// `ltt graph` builds the same pipeline explicitly, like `babeltrace2 run`.
+#[test]
+fn explicit_graph_prints_like_view() {
+    let root = fixtures().join("lttng");
+    let graph = ltt(
+        &root,
+        &[
+            "graph",
+            "-c",
+            "src:source.ctf.fs",
+            "-p",
+            "inputs=[\"basic/ust/uid/0/64-bit\"], trace-name=ust/uid/0/64-bit",
+            "-c",
+            "mux:filter.utils.muxer",
+            "-c",
+            "out:sink.text.pretty",
+            "-p",
+            "no-delta=yes",
+            "-x",
+            "src:mux",
+            "-x",
+            "mux:out",
+        ],
+    );
+    assert!(
+        graph.status.success(),
+        "{}",
+        String::from_utf8_lossy(&graph.stderr)
+    );
+    let expected = std::fs::read_to_string(root.join("basic.no-delta.txt")).unwrap();
+    let actual = String::from_utf8_lossy(&graph.stdout);
+    if let Some(d) = first_difference(&expected, &actual) {
+        panic!("ltt graph differs from babeltrace2: {d}");
+    }
+    let bad = ltt(&root, &["graph", "-c", "a:sink.utils.dummy"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing is connected"));
+}

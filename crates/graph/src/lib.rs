@@ -26,7 +26,7 @@ pub use message::{Message, MessageKind};
 pub enum Error {
     #[error(transparent)]
     Ctf(#[from] ltt_ctf::Error),
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Other(String),

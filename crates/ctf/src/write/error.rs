@@ -6,11 +6,10 @@ use std::path::PathBuf;
 /// binary can report them in one line.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the metadata has no stream class with id {0}")]
     UnknownStreamClass(u64),
@@ -43,6 +42,6 @@ impl WriteError {
     /// Wraps an IO error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> WriteError {
         let path = path.into();
-        move |source| WriteError::Io { path, source }
+        move |error| WriteError::Io { path, error }
     }
 }
