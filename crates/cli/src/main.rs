@@ -4,6 +4,7 @@
 mod graph;
 mod log;
 mod params;
+mod record;
 mod view;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Convert(view::ViewArgs),
     /// Run an explicit graph, like `babeltrace2 run`: -c NAME:CLASS -p PARAMS -x UP:DOWN.
     Graph(graph::GraphArgs),
+    /// Run a command with tracing on and write its trace: `ltt record -- CMD ARGS...`.
+    Record(record::RecordArgs),
 }
 
 static DEVELOPER_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::View(args) | Command::Convert(args) => view::run(args),
         Command::Graph(args) => graph::run(args, order),
+        Command::Record(args) => record::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

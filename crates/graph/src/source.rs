@@ -168,6 +168,39 @@ fn absolute(p: &Path) -> String {
         .into_owned()
 }
 
+/// Tracer bugs babeltrace2 corrects, decided from the trace's env.
+#[derive(Debug, Clone, Copy, Default)]
+struct Quirks {
+    /// `timestamp_end` may be earlier than the packet's last event.
+    end_before_last_event: bool,
+    /// `timestamp_end` is 0 in packets of crash buffers.
+    zero_end: bool,
+}
+
+impl Quirks {
+    fn of(m: &ltt_ctf::metadata::Metadata) -> Self {
+        use ltt_ctf::metadata::EnvValue;
+        let int = |k: &str| match m.env(k) {
+            Some(EnvValue::Int(v)) => *v,
+            _ => 0,
+        };
+        let version = (
+            int("tracer_major"),
+            int("tracer_minor"),
+            int("tracer_patchlevel"),
+        );
+        let name = m.env_str("tracer_name").unwrap_or("");
+        let ust = name == "lttng-ust";
+        let modules = name == "lttng-modules";
+        Quirks {
+            end_before_last_event: (ust && version < (2, 11, 0))
+                || (modules
+                    && (version < (2, 9, 13) || ((2, 10, 0)..=(2, 10, 9)).contains(&version))),
+            zero_end: ust || modules,
+        }
+    }
+}
+
 /// What the iterator is positioned on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum At {
@@ -192,6 +225,11 @@ struct Previous {
 /// The messages of one data stream.
 pub struct CtfStreamIter {
     stream: Arc<StreamInfo>,
+    quirks: Quirks,
+    /// Time of the current packet's last event.
+    last_event_clock: Option<u64>,
+    /// The current packet's end time, corrected for known tracer bugs.
+    packet_end: Option<u64>,
     /// The stream's clock, kept here for the muxer's per-message lookups.
     clock: Option<ClockClass>,
     reader: Feed,
@@ -211,6 +249,9 @@ impl CtfStreamIter {
         let trace = Arc::clone(&stream.trace.compiled);
         let reader = Feed::new(trace, files, plan, threaded);
         CtfStreamIter {
+            quirks: Quirks::of(&stream.trace.compiled.metadata),
+            last_event_clock: None,
+            packet_end: None,
             clock: stream.clock().cloned(),
             stream,
             reader,
@@ -267,6 +308,26 @@ impl CtfStreamIter {
             timestamp_end: p.timestamp_end,
         };
         self.queue.push_back(At::PacketBeginning);
+        self.last_event_clock = None;
+    }
+
+    /// The packet end time babeltrace2 uses: LTTng crash buffers leave
+    /// `timestamp_end` at 0 (then the last event's time, or the beginning,
+    /// stands in), and some LTTng versions wrote an end earlier than the
+    /// last event.
+    fn corrected_end(&self) -> Option<u64> {
+        let p = self.reader.packet();
+        let end = p.timestamp_end?;
+        let last = self.last_event_clock.or(p.timestamp_begin);
+        if self.quirks.zero_end && end == 0 && p.timestamp_begin.is_some_and(|b| b != 0) {
+            return last;
+        }
+        if self.quirks.end_before_last_event {
+            if let Some(l) = self.last_event_clock.filter(|&l| l > end) {
+                return Some(l);
+            }
+        }
+        Some(end)
     }
 }
 
@@ -285,8 +346,15 @@ impl MessageIterator for CtfStreamIter {
                 self.on_packet();
                 self.at = self.queue.pop_front();
             }
-            Item::Event => self.at = Some(At::Event),
-            Item::PacketEnd => self.at = Some(At::PacketEnd),
+            Item::Event => {
+                self.last_event_clock = self.reader.event().clock;
+                self.at = Some(At::Event);
+            }
+            Item::PacketEnd => {
+                self.packet_end = self.corrected_end();
+                self.prev.timestamp_end = self.packet_end;
+                self.at = Some(At::PacketEnd);
+            }
             Item::End => {
                 self.ended = true;
                 self.at = Some(At::StreamEnd);
@@ -302,7 +370,7 @@ impl MessageIterator for CtfStreamIter {
         let cycles = match self.at? {
             At::Event => self.reader.event().clock,
             At::PacketBeginning => p.timestamp_begin,
-            At::PacketEnd => p.timestamp_end,
+            At::PacketEnd => self.packet_end,
             At::DiscardedEvents(d) | At::DiscardedPackets(d) => d.begin,
             At::StreamBeginning | At::StreamEnd => None,
         }?;
@@ -318,7 +386,7 @@ impl MessageIterator for CtfStreamIter {
             At::DiscardedEvents(d) => (MessageKind::DiscardedEvents(d), d.begin),
             At::DiscardedPackets(d) => (MessageKind::DiscardedPackets(d), d.begin),
             At::PacketBeginning => (MessageKind::PacketBeginning(p), p.timestamp_begin),
-            At::PacketEnd => (MessageKind::PacketEnd(p), p.timestamp_end),
+            At::PacketEnd => (MessageKind::PacketEnd(p), self.packet_end),
             At::Event => (
                 MessageKind::Event(EventView::new(&self.reader, stream)),
                 self.reader.event().clock,

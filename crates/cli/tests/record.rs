@@ -1,0 +1,332 @@
+//! `ltt record` end to end: record the instrumented demo, read the trace
+//! back with `ltt view` and with real babeltrace2, and check that the demo
+//! is unaffected when there is no session (or a broken one).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::{first_difference, ltt, require_tool};
+
+/// The `ltt-demo` binary beside `ltt`, built on first use (cargo builds
+/// only this package's binaries for its tests).
+fn demo_bin() -> &'static Path {
+    static DEMO: OnceLock<PathBuf> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let ltt = Path::new(env!("CARGO_BIN_EXE_ltt"));
+        let profile_dir = ltt.parent().expect("ltt has a parent directory");
+        let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        cmd.args(["build", "--quiet", "-p", "ltt-demo"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            cmd.arg("--target-dir").arg(target);
+        }
+        let status = cmd.status().expect("run cargo to build ltt-demo");
+        assert!(status.success(), "building ltt-demo failed");
+        let demo = profile_dir.join("ltt-demo");
+        assert!(demo.exists(), "{} was not built", demo.display());
+        demo
+    })
+}
+
+/// A fresh, empty scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ltt-record-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `ltt record -o OUT [extra...] -- ltt-demo demo_args...`
+fn record(out: &Path, extra: &[&str], demo_args: &[&str]) -> Output {
+    let demo = demo_bin().to_str().unwrap().to_string();
+    let mut args = vec!["record", "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("--");
+    args.push(&demo);
+    args.extend_from_slice(demo_args);
+    let o = ltt(out.parent().unwrap(), &args);
+    assert!(
+        o.status.success(),
+        "ltt record failed: {}\n{}",
+        text(&o.stderr),
+        text(&o.stdout)
+    );
+    o
+}
+
+/// The number before `label` in the record summary (`  1499  recorded`).
+fn summary_count(stderr: &str, label: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            let n = w.next()?.parse().ok()?;
+            (w.next()? == label && w.next().is_none()).then_some(n)
+        })
+        .unwrap_or_else(|| panic!("no `{label}` line in the summary:\n{stderr}"))
+}
+
+fn view(dir: &Path) -> String {
+    let o = ltt(dir.parent().unwrap(), &["view", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "ltt view failed: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+/// The value printed for `field` (`field = VALUE` up to the next `,`).
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name} = ");
+    let start = line
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + key.len();
+    let rest = &line[start..];
+    &rest[..rest.find([',', ' ']).unwrap_or(rest.len())]
+}
+
+#[test]
+fn record_demo_all_types() {
+    let dir = scratch("all-types");
+    let out = dir.join("trace");
+    let (n, t) = (40u64, 2u64);
+    let o = record(
+        &out,
+        &[],
+        &[
+            "--iterations",
+            &n.to_string(),
+            "--threads",
+            &t.to_string(),
+            "--payload",
+            "all-types",
+        ],
+    );
+    let stdout = text(&o.stdout);
+    let stderr = text(&o.stderr);
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with(&format!("RESULT iterations={n} threads={t} "))),
+        "{stdout}"
+    );
+    assert!(stderr.contains(&format!("Trace written to {}", out.display())));
+    assert_eq!(summary_count(&stderr, "demo:all_types"), n * t);
+    assert_eq!(summary_count(&stderr, "demo:one_int"), 0);
+    assert_eq!(summary_count(&stderr, "discarded"), 0);
+
+    // LTTng's layout.
+    let uid = std::fs::metadata(&dir).map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid()
+    });
+    let trace = out.join(format!("ust/uid/{}/64-bit", uid.unwrap()));
+    assert!(trace.join("metadata").is_file());
+    assert!(std::fs::read_dir(&trace).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with("channel0_")));
+
+    let printed = view(&out);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len() as u64, n * t, "{printed}");
+    let mut per_thread: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    for l in &lines {
+        assert!(l.contains(" demo:all_types: { cpu_id = "), "{l}");
+        assert!(l.contains(r#"procname = "ltt-demo""#), "{l}");
+        let i: i64 = field(l, "s8").parse().unwrap();
+        assert_eq!(field(l, "s16"), (-i).to_string());
+        assert_eq!(field(l, "hex32"), format!("0xDEAD{i:04X}"));
+        assert_eq!(field(l, "net32"), (i << 8).to_string());
+        assert_eq!(field(l, "f32"), format!("{}", i as f64 * 0.5));
+        assert!(l.contains(r#"text8 = "abcdefgh""#), "{l}");
+        per_thread.entry(field(l, "vtid")).or_default().push(i);
+    }
+    assert_eq!(per_thread.len() as u64, t);
+    for values in per_thread.values() {
+        // Each thread's events are in order and complete.
+        assert_eq!(*values, (0..n as i64).collect::<Vec<_>>());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn babeltrace2_prints_the_same() {
+    if !require_tool("babeltrace2") {
+        return;
+    }
+    let dir = scratch("babeltrace2");
+    let out = dir.join("trace");
+    record(
+        &out,
+        &[],
+        &[
+            "--iterations",
+            "30",
+            "--threads",
+            "2",
+            "--payload",
+            "all-types",
+        ],
+    );
+    let ours = view(&out);
+    let theirs = Command::new("babeltrace2")
+        .arg(&out)
+        .env("TZ", "UTC")
+        .env("BABELTRACE_TERM_COLOR", "NEVER")
+        .output()
+        .expect("run babeltrace2");
+    assert!(
+        theirs.status.success(),
+        "babeltrace2 failed: {}",
+        text(&theirs.stderr)
+    );
+    if let Some(d) = first_difference(&text(&theirs.stdout), &ours) {
+        panic!("ltt view differs from babeltrace2 (expected = babeltrace2): {d}");
+    }
+    assert_eq!(ours.lines().count(), 60);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tiny_buffers_account_for_every_event() {
+    let dir = scratch("tiny");
+    let out = dir.join("trace");
+    let (n, t) = (20_000u64, 2u64);
+    let o = record(
+        &out,
+        &["--subbuf-size", "4k", "--num-subbuf", "2"],
+        &[
+            "--iterations",
+            &n.to_string(),
+            "--threads",
+            &t.to_string(),
+            "--payload",
+            "one-int",
+        ],
+    );
+    let stderr = text(&o.stderr);
+    let recorded = summary_count(&stderr, "recorded");
+    let discarded = summary_count(&stderr, "discarded");
+    assert_eq!(recorded + discarded, n * t, "{stderr}");
+    assert!(discarded > 0, "4 KiB buffers should overflow: {stderr}");
+    let printed = view(&out);
+    assert_eq!(printed.lines().count() as u64, recorded);
+    assert!(printed.lines().all(|l| l.contains(" demo:one_int: ")));
+    // Discarded-event warnings and all: babeltrace2 agrees.
+    if common::have("babeltrace2") {
+        let theirs = Command::new("babeltrace2")
+            .arg(&out)
+            .env("TZ", "UTC")
+            .output()
+            .expect("run babeltrace2");
+        assert!(first_difference(&text(&theirs.stdout), &printed).is_none());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn event_globs_select_events() {
+    let dir = scratch("globs");
+    let out = dir.join("trace");
+    let o = record(
+        &out,
+        &["-u", "demo:empty,other:*"],
+        &["--iterations", "10", "--payload", "one-int"],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(summary_count(&stderr, "recorded"), 0, "{stderr}");
+    assert_eq!(view(&out), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn record_exits_with_the_command_status() {
+    let dir = scratch("status");
+    let o = ltt(
+        &dir,
+        &["record", "-o", "t", "--", "sh", "-c", "echo out; exit 3"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "out\n");
+    let o = ltt(&dir, &["record", "-o", "u", "--", "/nonexistent/command"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot run /nonexistent/command"), "{err}");
+    assert!(!dir.join("u/ust").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Run the demo with `socket` in LTT_UST_SOCKET (or unset); it must finish
+/// normally and quickly.
+fn demo_alone(socket: Option<&Path>) {
+    let mut cmd = Command::new(demo_bin());
+    cmd.args([
+        "--iterations",
+        "1000",
+        "--threads",
+        "2",
+        "--payload",
+        "all-types",
+    ]);
+    match socket {
+        Some(s) => cmd.env("LTT_UST_SOCKET", s),
+        None => cmd.env_remove("LTT_UST_SOCKET"),
+    };
+    let start = Instant::now();
+    let o = cmd.output().expect("run ltt-demo");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).starts_with("RESULT iterations=1000 threads=2 "),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the demo took {:?} with socket {socket:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn demo_runs_without_a_session_or_with_a_broken_one() {
+    let dir = scratch("alone");
+    demo_alone(None);
+    demo_alone(Some(&dir.join("no-such-socket")));
+    std::fs::write(dir.join("file"), "not a socket").unwrap();
+    demo_alone(Some(&dir.join("file")));
+
+    // A daemon that accepts and then never answers, and one that answers
+    // garbage: the demo waits at most its handshake timeout.
+    for (name, reply) in [("silent", None), ("garbage", Some(&b"\x05\0\0\0hello"[..]))] {
+        let path = dir.join(name);
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 256];
+                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                let _ = s.read(&mut buf);
+                if let Some(r) = reply {
+                    let _ = s.write_all(r);
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        });
+        demo_alone(Some(&path));
+        server.join().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

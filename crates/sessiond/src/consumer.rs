@@ -1,0 +1,222 @@
+//! The consumer thread: takes packets out of the channel's ring buffers and
+//! appends them to the trace's stream files (`channel0_CPU`, with an LTTng
+//! index beside each), counting events per class on the way.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ltt_ringbuf::{Channel, Consumer, ConsumerConfig, FlushOutcome, Packet};
+
+use crate::registry::Registry;
+use crate::Error;
+
+/// Name of the one channel `ltt record` creates (LTTng's default).
+pub const CHANNEL_NAME: &str = "channel0";
+/// How long the final flush may wait for writers still inside a record.
+const FINISH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the consumer wrote.
+#[derive(Debug, Default)]
+pub struct ConsumerReport {
+    /// Events per class id.
+    pub counts: Vec<u64>,
+    /// Bytes written to stream files.
+    pub bytes: u64,
+    pub packets: u64,
+    /// Stream files written.
+    pub files: usize,
+    /// Records the consumer could not step over (a bug or a hostile app);
+    /// the packets are written anyway.
+    pub undecodable_packets: u64,
+    /// Problems that did not stop recording.
+    pub warnings: Vec<String>,
+}
+
+struct StreamFile {
+    data: BufWriter<File>,
+    index: BufWriter<File>,
+    offset: u64,
+}
+
+struct Output {
+    dir: PathBuf,
+    files: Vec<Option<StreamFile>>,
+    report: ConsumerReport,
+    error: Option<Error>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Output {
+    fn file(&mut self, s: usize) -> Result<&mut StreamFile, Error> {
+        if self.files[s].is_none() {
+            let name = format!("{CHANNEL_NAME}_{s}");
+            let data_path = self.dir.join(&name);
+            let index_dir = self.dir.join("index");
+            std::fs::create_dir_all(&index_dir).map_err(io_err(&index_dir))?;
+            let index_path = index_dir.join(format!("{name}.idx"));
+            let data = File::create(&data_path).map_err(io_err(&data_path))?;
+            let mut index = BufWriter::new(File::create(&index_path).map_err(io_err(&index_path))?);
+            // LTTng index 1.1 header, big-endian.
+            for v in [0xC1F1_DCC1u32, 1, 1, 72] {
+                index
+                    .write_all(&v.to_be_bytes())
+                    .map_err(io_err(&index_path))?;
+            }
+            self.files[s] = Some(StreamFile {
+                data: BufWriter::with_capacity(1 << 16, data),
+                index,
+                offset: 0,
+            });
+            self.report.files += 1;
+        }
+        Ok(self.files[s].as_mut().expect("just created"))
+    }
+
+    fn write(&mut self, p: &Packet<'_>, registry: &Mutex<Registry>, header_size: usize) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.try_write(p, registry, header_size) {
+            self.error = Some(e);
+        }
+    }
+
+    fn try_write(
+        &mut self,
+        p: &Packet<'_>,
+        registry: &Mutex<Registry>,
+        header_size: usize,
+    ) -> Result<(), Error> {
+        let info = *p.info();
+        let bytes = p.bytes();
+        {
+            let reg = registry.lock().unwrap_or_else(|e| e.into_inner());
+            let mut body = p.records_bytes(header_size);
+            let mut n = 0;
+            while !body.is_empty() {
+                let Some((id, len)) = reg.record_len(body) else {
+                    self.report.undecodable_packets += 1;
+                    break;
+                };
+                let counts = &mut self.report.counts;
+                if counts.len() <= id as usize {
+                    counts.resize(id as usize + 1, 0);
+                }
+                counts[id as usize] += 1;
+                body = &body[len..];
+                n += 1;
+            }
+            if n != info.records && self.report.undecodable_packets == 0 {
+                self.report.warnings.push(format!(
+                    "stream {}: packet {} holds {} records, {n} decoded",
+                    info.stream, info.fields.packet_seq_num, info.records
+                ));
+            }
+        }
+        let dir = self.dir.clone();
+        let f = self.file(info.stream)?;
+        f.data.write_all(bytes).map_err(io_err(&dir))?;
+        let h = &info.fields;
+        for v in [
+            f.offset,
+            h.packet_size,
+            h.content_size,
+            h.timestamp_begin,
+            h.timestamp_end,
+            h.events_discarded,
+            h.stream_id as u64,
+            h.stream_instance_id,
+            h.packet_seq_num,
+        ] {
+            f.index.write_all(&v.to_be_bytes()).map_err(io_err(&dir))?;
+        }
+        f.offset += bytes.len() as u64;
+        self.report.bytes += bytes.len() as u64;
+        self.report.packets += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        for f in self.files.iter_mut().flatten() {
+            f.data.flush().map_err(io_err(&self.dir))?;
+            f.index.flush().map_err(io_err(&self.dir))?;
+        }
+        Ok(())
+    }
+}
+
+/// Consume `ch` into `dir` until `stop` is set, then flush every buffer
+/// and write what is left.
+pub fn run(
+    ch: Arc<Channel>,
+    registry: Arc<Mutex<Registry>>,
+    dir: PathBuf,
+    stop: Arc<AtomicBool>,
+) -> Result<ConsumerReport, Error> {
+    let header_size = ch.config().header_size as usize;
+    let mut consumer = Consumer::new(&ch, ConsumerConfig::default());
+    let mut out = Output {
+        dir,
+        files: (0..ch.num_streams()).map(|_| None).collect(),
+        report: ConsumerReport::default(),
+        error: None,
+    };
+    while !stop.load(Ordering::Acquire) {
+        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+        consumer.wait(Duration::from_millis(100));
+    }
+    // Final flush: close every open sub-buffer (on its CPU) and hand out
+    // everything, as `lttng stop` does.
+    let deadline = Instant::now() + FINISH_DEADLINE;
+    let mut unflushable = BTreeSet::new();
+    loop {
+        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        let mut pending = 0;
+        for s in 0..ch.num_streams() {
+            if unflushable.contains(&s) {
+                continue;
+            }
+            match ch.flush(s) {
+                Ok(FlushOutcome::Empty) if consumer.caught_up(s) => {}
+                Ok(_) => pending += 1,
+                Err(e @ (ltt_ringbuf::Error::Pin { .. } | ltt_ringbuf::Error::FlushAborted(_))) => {
+                    out.report
+                        .warnings
+                        .push(format!("buffer {s} not flushed: {e}"));
+                    unflushable.insert(s);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+        if pending == 0 {
+            break;
+        }
+        if Instant::now() >= deadline {
+            out.report.warnings.push(format!(
+                "{pending} buffers still held uncommitted records at the end"
+            ));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    out.close()?;
+    Ok(out.report)
+}

@@ -1,0 +1,358 @@
+//! The event classes of a per-UID trace: ids handed to apps, which events
+//! the session enables, the CTF metadata they add up to, and how long each
+//! record is (so the consumer can count events per class without a full
+//! decoder).
+
+use std::collections::HashMap;
+
+use ltt_ctf::metadata::{
+    ArrayType, ByteOrder, DisplayBase, Encoding, EnumMapping, EnumType, EnvValue, FieldRef,
+    FieldType, FloatType, IntType, Member, Metadata, SequenceType, StringType, StructType,
+};
+use ltt_ctf::write::SchemaBuilder;
+use ltt_ust::proto::{WireEvent, WireKind};
+use ltt_ust::{IntKind, PROCNAME_LEN};
+
+use crate::glob::glob_match;
+use crate::sys::LocalTime;
+
+/// Most event classes one trace accepts (apps cannot grow it without bound).
+pub const MAX_EVENT_CLASSES: usize = 1 << 16;
+
+/// What the `env` block says about the trace.
+#[derive(Clone, Debug)]
+pub struct TraceEnv {
+    pub trace_name: String,
+    pub created: LocalTime,
+    pub hostname: String,
+    pub uid: u32,
+    pub uuid: [u8; 16],
+    pub clock_offset_ns: i64,
+    pub clock_uuid: Option<[u8; 16]>,
+}
+
+/// How to step over one record's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Fixed(usize),
+    /// NUL-terminated string.
+    Str,
+    /// `u64` length then that many elements of this many bytes.
+    Seq(usize),
+}
+
+#[derive(Debug)]
+struct Class {
+    schema: WireEvent,
+    steps: Vec<Step>,
+}
+
+/// Registered event classes (id = index) and the session's event rules.
+#[derive(Debug)]
+pub struct Registry {
+    classes: Vec<Class>,
+    by_schema: HashMap<WireEvent, u32>,
+    globs: Vec<String>,
+}
+
+impl Registry {
+    /// A registry enabling the events whose names match one of `globs`
+    /// (LTTng globs: `*` matches anything, `\*` a star).
+    pub fn new(globs: Vec<String>) -> Registry {
+        Registry {
+            classes: Vec::new(),
+            by_schema: HashMap::new(),
+            globs,
+        }
+    }
+
+    /// The id of `event` (the same for every app declaring it identically;
+    /// a different schema under the same name gets its own id) and whether
+    /// the session enables it. `None` when the trace has no room left.
+    pub fn register(&mut self, event: WireEvent) -> Option<(u32, bool)> {
+        let enabled = self.globs.iter().any(|g| glob_match(g, &event.name));
+        if let Some(&id) = self.by_schema.get(&event) {
+            return Some((id, enabled));
+        }
+        if self.classes.len() >= MAX_EVENT_CLASSES {
+            return None;
+        }
+        let id = self.classes.len() as u32;
+        let steps = steps(&event);
+        self.by_schema.insert(event.clone(), id);
+        self.classes.push(Class {
+            schema: event,
+            steps,
+        });
+        Some((id, enabled))
+    }
+
+    /// Number of event classes.
+    pub fn len(&self) -> usize {
+        self.classes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.classes.is_empty()
+    }
+
+    /// Name of event class `id`.
+    pub fn name(&self, id: u32) -> Option<&str> {
+        self.classes
+            .get(id as usize)
+            .map(|c| c.schema.name.as_str())
+    }
+
+    /// The length of the record at the start of `rec` and its class id;
+    /// `None` if it is not a well-formed record of a known class.
+    pub fn record_len(&self, rec: &[u8]) -> Option<(u32, usize)> {
+        let u16_at = |o: usize| Some(u16::from_le_bytes(rec.get(o..o + 2)?.try_into().ok()?));
+        let u32_at = |o: usize| Some(u32::from_le_bytes(rec.get(o..o + 4)?.try_into().ok()?));
+        let (id, mut pos) = match u16_at(0)? {
+            0xffff => (u32_at(2)?, 14),
+            id => (id as u32, 6),
+        };
+        pos += 8 + PROCNAME_LEN;
+        let class = self.classes.get(id as usize)?;
+        for step in &class.steps {
+            pos = match *step {
+                Step::Fixed(n) => pos + n,
+                Step::Str => pos + rec.get(pos..)?.iter().position(|&b| b == 0)? + 1,
+                Step::Seq(elem) => {
+                    let n = u64::from_le_bytes(rec.get(pos..pos + 8)?.try_into().ok()?);
+                    let bytes = usize::try_from(n).ok()?.checked_mul(elem)?;
+                    pos.checked_add(8 + bytes)?
+                }
+            };
+        }
+        (pos <= rec.len()).then_some((id, pos))
+    }
+
+    /// The trace's metadata: LTTng's per-UID UST layout with every
+    /// registered event class.
+    pub fn metadata(&self, env: &TraceEnv) -> Metadata {
+        let mut b = SchemaBuilder::new(env.uuid).clock_offset(env.clock_offset_ns);
+        if let Some(u) = env.clock_uuid {
+            b = b.clock_uuid(u);
+        }
+        let s = |v: &str| EnvValue::Str(v.to_string());
+        b = b
+            .env("domain", s("ust"))
+            .env("tracer_name", s("lttng-ust"))
+            .env("tracer_major", EnvValue::Int(2))
+            .env("tracer_minor", EnvValue::Int(13))
+            .env("tracer_buffering_scheme", s("uid"))
+            .env("tracer_buffering_id", EnvValue::Int(env.uid as i64))
+            .env("architecture_bit_width", EnvValue::Int(64))
+            .env("trace_name", s(&env.trace_name))
+            .env("trace_creation_datetime", s(&env.created.iso8601_basic()))
+            .env("hostname", s(&env.hostname))
+            .event_context(event_context());
+        for (id, c) in self.classes.iter().enumerate() {
+            b = b.event(
+                &c.schema.name,
+                id as u64,
+                Some(c.schema.loglevel as i64),
+                fields(&c.schema),
+            );
+        }
+        b.build()
+    }
+}
+
+fn steps(ev: &WireEvent) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    let fixed = |out: &mut Vec<Step>, n: usize| match out.last_mut() {
+        Some(Step::Fixed(m)) => *m += n,
+        _ => out.push(Step::Fixed(n)),
+    };
+    for f in &ev.fields {
+        match &f.kind {
+            WireKind::Int(k) | WireKind::Enum { container: k, .. } => fixed(&mut out, k.bytes()),
+            WireKind::F32 => fixed(&mut out, 4),
+            WireKind::F64 => fixed(&mut out, 8),
+            WireKind::String => out.push(Step::Str),
+            WireKind::Array { element, len } => fixed(&mut out, element.bytes() * *len as usize),
+            WireKind::Sequence { element } => out.push(Step::Seq(element.bytes())),
+        }
+    }
+    out
+}
+
+fn int(k: &IntKind) -> IntType {
+    IntType {
+        size: k.bits as u32,
+        align: 8,
+        signed: k.signed,
+        byte_order: if k.big_endian {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        },
+        base: if k.hex {
+            DisplayBase::Hexadecimal
+        } else {
+            DisplayBase::Decimal
+        },
+        encoding: if k.text {
+            Encoding::Utf8
+        } else {
+            Encoding::None
+        },
+        clock: None,
+    }
+}
+
+fn member(name: String, ty: FieldType) -> Member {
+    Member { name, ty }
+}
+
+/// The payload struct as LTTng declares it: names prefixed with `_`,
+/// sequences preceded by their `__NAME_length` field.
+fn fields(ev: &WireEvent) -> StructType {
+    let mut members = Vec::new();
+    for f in &ev.fields {
+        let name = format!("_{}", f.name);
+        let ty = match &f.kind {
+            WireKind::Int(k) => FieldType::Int(int(k)),
+            WireKind::F32 | WireKind::F64 => {
+                let (exp_dig, mant_dig) = if f.kind == WireKind::F32 {
+                    (8, 24)
+                } else {
+                    (11, 53)
+                };
+                FieldType::Float(FloatType {
+                    exp_dig,
+                    mant_dig,
+                    align: 8,
+                    byte_order: ByteOrder::Little,
+                })
+            }
+            WireKind::String => FieldType::String(StringType {
+                encoding: Encoding::Utf8,
+            }),
+            WireKind::Array { element, len } => FieldType::Array(ArrayType {
+                element: Box::new(FieldType::Int(int(element))),
+                length: *len as u64,
+            }),
+            WireKind::Sequence { element } => {
+                let len_name = format!("__{}_length", f.name);
+                members.push(member(
+                    len_name.clone(),
+                    FieldType::Int(int(&IntKind::new(64, false))),
+                ));
+                FieldType::Sequence(SequenceType {
+                    element: Box::new(FieldType::Int(int(element))),
+                    length: FieldRef(vec![len_name]),
+                })
+            }
+            WireKind::Enum { container, entries } => {
+                let mut mappings: Vec<EnumMapping> = Vec::new();
+                for e in entries {
+                    let range = (e.start, e.end);
+                    match mappings.iter_mut().find(|m| m.label == e.label) {
+                        Some(m) => m.ranges.push(range),
+                        None => mappings.push(EnumMapping {
+                            label: e.label.clone(),
+                            ranges: vec![range],
+                        }),
+                    }
+                }
+                FieldType::Enum(EnumType {
+                    container: int(container),
+                    mappings,
+                })
+            }
+        };
+        members.push(member(name, ty));
+    }
+    StructType {
+        members,
+        min_align: 1,
+    }
+}
+
+/// LTTng's default UST contexts in our fixtures: vpid, vtid, procname.
+fn event_context() -> StructType {
+    let i32_t = FieldType::Int(int(&IntKind::new(32, true)));
+    let ch = IntKind {
+        text: true,
+        ..IntKind::new(8, true)
+    };
+    StructType {
+        members: vec![
+            member("_vpid".into(), i32_t.clone()),
+            member("_vtid".into(), i32_t),
+            member(
+                "_procname".into(),
+                FieldType::Array(ArrayType {
+                    element: Box::new(FieldType::Int(int(&ch))),
+                    length: PROCNAME_LEN as u64,
+                }),
+            ),
+        ],
+        min_align: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ltt_ust::proto::WireField;
+
+    fn ev(name: &str, kinds: Vec<WireKind>) -> WireEvent {
+        WireEvent {
+            name: name.into(),
+            loglevel: 13,
+            fields: kinds
+                .into_iter()
+                .enumerate()
+                .map(|(i, kind)| WireField {
+                    name: format!("f{i}"),
+                    kind,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn ids_globs_and_record_lengths() {
+        let mut r = Registry::new(vec!["demo:*".into()]);
+        let a = ev(
+            "demo:a",
+            vec![
+                WireKind::Int(IntKind::new(32, true)),
+                WireKind::String,
+                WireKind::Sequence {
+                    element: IntKind::new(16, false),
+                },
+            ],
+        );
+        assert_eq!(r.register(a.clone()), Some((0, true)));
+        assert_eq!(r.register(a), Some((0, true)));
+        assert_eq!(r.register(ev("other:b", vec![])), Some((1, false)));
+        let mut rec = vec![0xff, 0xff, 0, 0, 0, 0];
+        rec.extend_from_slice(&[0; 8 + 8 + PROCNAME_LEN]);
+        rec.extend_from_slice(&7i32.to_le_bytes());
+        rec.extend_from_slice(b"hi\0");
+        rec.extend_from_slice(&2u64.to_le_bytes());
+        rec.extend_from_slice(&[1, 0, 2, 0]);
+        let n = rec.len();
+        rec.extend_from_slice(&[9; 5]);
+        assert_eq!(r.record_len(&rec), Some((0, n)));
+        assert_eq!(r.record_len(&rec[..n - 1]), None);
+        let md = r.metadata(&TraceEnv {
+            trace_name: "t".into(),
+            created: LocalTime::now(),
+            hostname: "h".into(),
+            uid: 0,
+            uuid: [1; 16],
+            clock_offset_ns: 5,
+            clock_uuid: None,
+        });
+        let text = ltt_ctf::write::to_tsdl(&md);
+        let back = ltt_ctf::metadata::parse(&text).unwrap();
+        assert_eq!(back.events.len(), 2);
+        assert!(text.contains("__f2_length"));
+    }
+}

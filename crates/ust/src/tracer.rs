@@ -1,0 +1,367 @@
+//! Call sites, providers, the process's connection to the session daemon,
+//! and the per-event fast path.
+//!
+//! A call site's state starts as "unregistered", which the fast check
+//! treats like "enabled": the first hit takes the slow path, registers the
+//! whole provider (connecting to the daemon if this is the process's first
+//! provider), and leaves the state at "enabled" or "disabled" for good.
+
+use std::cell::Cell;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use ltt_ringbuf::Channel;
+
+use crate::proto;
+use crate::schema::{EventDesc, Out};
+
+/// Environment variable naming the session daemon's socket (set by
+/// `ltt record`). Unset: tracing stays off and costs one load per call site.
+pub const SOCKET_ENV: &str = "LTT_UST_SOCKET";
+/// Set to `1` to print why registration failed (the app runs on anyway).
+pub const DEBUG_ENV: &str = "LTT_UST_DEBUG";
+
+/// Time allowed for each step of the handshake with the daemon.
+const STEP_TIMEOUT: Duration = Duration::from_millis(500);
+
+const DISABLED: u8 = 0;
+const ENABLED: u8 = 1;
+const UNREGISTERED: u8 = 2;
+
+/// Bytes before the payload: the LTTng large event header in its extended
+/// form (u16 65535, u32 id, u64 timestamp) and the stream event context
+/// (vpid i32, vtid i32, procname `char[17]`).
+pub const RECORD_PREFIX: usize = 14 + 4 + 4 + PROCNAME_LEN;
+/// Length of the `procname` context (LTTng: 16 + NUL).
+pub const PROCNAME_LEN: usize = 17;
+
+/// One event's call site: its enable state and, once registered, its id in
+/// the trace. One `static` per declared event.
+pub struct CallSite {
+    state: AtomicU8,
+    id: AtomicU32,
+    desc: &'static EventDesc,
+    provider: &'static Provider,
+}
+
+impl CallSite {
+    #[doc(hidden)]
+    pub const fn new(provider: &'static Provider, desc: &'static EventDesc) -> CallSite {
+        CallSite {
+            state: AtomicU8::new(UNREGISTERED),
+            id: AtomicU32::new(0),
+            desc,
+            provider,
+        }
+    }
+
+    /// The fast check: one relaxed load and a compare. True also before
+    /// registration, so that the first hit registers.
+    #[inline(always)]
+    pub fn is_enabled(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != DISABLED
+    }
+
+    /// The event's declaration.
+    pub fn desc(&self) -> &'static EventDesc {
+        self.desc
+    }
+
+    /// Write one record with a payload of `payload_len` bytes written by
+    /// `write`. Registers the provider first if needed; does nothing when
+    /// the event is disabled or tracing is off; a full buffer drops the
+    /// record (the ring buffer counts it).
+    #[inline(always)]
+    pub fn record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
+        let mut state = self.state.load(Ordering::Acquire);
+        if state == UNREGISTERED {
+            self.provider.register();
+            state = self.state.load(Ordering::Acquire);
+        }
+        if state != ENABLED {
+            return;
+        }
+        let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
+            return;
+        };
+        let id = self.id.load(Ordering::Relaxed);
+        let Ok(mut r) = tracer
+            .channel
+            .reserve(RECORD_PREFIX + payload_len, ltt_ringbuf::monotonic_ns)
+        else {
+            return;
+        };
+        let ts = r.timestamp();
+        let mut out = Out::new(r.bytes_mut());
+        // Always the extended header: the writer cannot know the previous
+        // record of its per-CPU buffer (another thread's or process's), so
+        // the 27-bit short form could not be proven safe.
+        out.put(&0xffffu16.to_le_bytes());
+        out.put(&id.to_le_bytes());
+        out.put(&ts.to_le_bytes());
+        out.put(&VPID.load(Ordering::Relaxed).to_le_bytes());
+        out.put(&vtid().to_le_bytes());
+        out.put(&tracer.procname);
+        write(&mut out);
+        r.commit();
+    }
+}
+
+/// A provider: a named group of events registered together (like an LTTng
+/// tracepoint provider), so the trace's metadata lists all of them.
+pub struct Provider {
+    name: &'static str,
+    events: &'static [&'static CallSite],
+    registered: AtomicBool,
+}
+
+impl Provider {
+    #[doc(hidden)]
+    pub const fn new(name: &'static str, events: &'static [&'static CallSite]) -> Provider {
+        Provider {
+            name,
+            events,
+            registered: AtomicBool::new(false),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The provider's call sites, in declaration order.
+    pub fn events(&self) -> &'static [&'static CallSite] {
+        self.events
+    }
+
+    /// Register now rather than at the first hit (keeps the handshake out
+    /// of timed code). Idempotent; never fails: without a daemon, every
+    /// event of the provider is disabled.
+    pub fn register(&self) {
+        if self.registered.load(Ordering::Acquire) {
+            return;
+        }
+        // One registration at a time; others wait (bounded by the
+        // handshake timeouts) so that no early event is silently dropped.
+        static LOCK: Mutex<()> = Mutex::new(());
+        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        if self.registered.load(Ordering::Acquire) {
+            return;
+        }
+        let ids = tracer().and_then(|t| match t.register_provider(self) {
+            Ok(ids) => Some(ids),
+            Err(e) => {
+                debug(&format!("provider {} not registered: {e}", self.name));
+                None
+            }
+        });
+        for (i, site) in self.events.iter().enumerate() {
+            match ids.as_ref().and_then(|ids| ids.get(i)) {
+                Some(&(id, on)) => {
+                    site.id.store(id, Ordering::Relaxed);
+                    site.state
+                        .store(if on { ENABLED } else { DISABLED }, Ordering::Release);
+                }
+                None => site.state.store(DISABLED, Ordering::Release),
+            }
+        }
+        self.registered.store(true, Ordering::Release);
+    }
+}
+
+/// The process's tracing session: the daemon connection and the channel.
+struct Tracer {
+    /// The process that connected: a forked child shares the socket, so it
+    /// must not talk on it (its messages would interleave with the parent's).
+    pid: i32,
+    conn: Mutex<UnixStream>,
+    channel: Channel,
+    procname: [u8; PROCNAME_LEN],
+}
+
+static TRACER: OnceLock<Option<Tracer>> = OnceLock::new();
+static VPID: AtomicI32 = AtomicI32::new(0);
+
+thread_local! {
+    static VTID: Cell<i32> = const { Cell::new(0) };
+}
+
+#[inline(always)]
+fn vtid() -> i32 {
+    VTID.with(|t| {
+        let v = t.get();
+        if v != 0 {
+            return v;
+        }
+        // SAFETY: gettid has no preconditions.
+        let v = unsafe { libc::gettid() };
+        t.set(v);
+        v
+    })
+}
+
+/// After `fork`, the child has a new pid and its only thread a new tid;
+/// the buffers stay shared, so its records simply carry the new ids.
+extern "C" fn after_fork_in_child() {
+    // SAFETY: getpid has no preconditions.
+    VPID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    let _ = VTID.try_with(|t| t.set(0));
+}
+
+fn debug(msg: &str) {
+    if std::env::var_os(DEBUG_ENV).is_some_and(|v| v == "1") {
+        eprintln!("ltt-ust: {msg}");
+    }
+}
+
+/// Whether this process is connected to a session daemon (connecting on
+/// the first call).
+pub fn is_tracing() -> bool {
+    tracer().is_some()
+}
+
+fn tracer() -> Option<&'static Tracer> {
+    TRACER
+        .get_or_init(|| {
+            let path = std::env::var_os(SOCKET_ENV)?;
+            match connect(Path::new(&path)) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    debug(&format!(
+                        "not tracing: session daemon at {}: {e}",
+                        Path::new(&path).display()
+                    ));
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn procname() -> [u8; PROCNAME_LEN] {
+    let mut name = [0u8; PROCNAME_LEN];
+    if let Ok(comm) = std::fs::read("/proc/self/comm") {
+        let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+        let n = comm.len().min(PROCNAME_LEN - 1);
+        name[..n].copy_from_slice(&comm[..n]);
+    }
+    name
+}
+
+/// Connect without ever blocking for long: a non-blocking connect polled
+/// for `STEP_TIMEOUT`, then blocking I/O with that timeout on every step.
+fn connect_socket(path: &Path) -> std::io::Result<UnixStream> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: a zeroed sockaddr_un is valid (AF_UNSPEC, empty path).
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "socket path too long",
+        ));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, &s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: plain socket creation.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: addr is a valid sockaddr_un of the given size.
+    let r = unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_un).cast(),
+            std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EAGAIN)) {
+            return Err(e);
+        }
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, STEP_TIMEOUT.as_millis() as libc::c_int) };
+        if n <= 0 || pfd.revents & libc::POLLOUT == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out",
+            ));
+        }
+    }
+    let sock = UnixStream::from(fd);
+    sock.set_nonblocking(false)?;
+    sock.set_read_timeout(Some(STEP_TIMEOUT))?;
+    sock.set_write_timeout(Some(STEP_TIMEOUT))?;
+    Ok(sock)
+}
+
+fn connect(path: &Path) -> std::io::Result<Tracer> {
+    let mut sock = connect_socket(path)?;
+    let procname = procname();
+    let name_len = procname.iter().position(|&b| b == 0).unwrap_or(0);
+    // SAFETY: getpid/getuid have no preconditions.
+    let (pid, uid) = unsafe { (libc::getpid(), libc::getuid()) };
+    let hello = proto::Hello {
+        pid: pid as u32,
+        uid,
+        bits: usize::BITS as u8,
+        procname: String::from_utf8_lossy(&procname[..name_len]).into_owned(),
+    };
+    proto::write_frame(&mut sock, &proto::encode_hello(&hello))?;
+    let status = proto::decode_welcome(&proto::read_frame(&mut sock)?)?;
+    if status != proto::STATUS_OK {
+        return Err(std::io::Error::other("the session daemon refused tracing"));
+    }
+    let fd = ltt_ringbuf::recv_fd(&sock)?;
+    let channel = Channel::open(fd).map_err(std::io::Error::other)?;
+    VPID.store(pid, Ordering::Relaxed);
+    // SAFETY: registers a plain extern "C" function with no arguments.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    Ok(Tracer {
+        pid,
+        conn: Mutex::new(sock),
+        channel,
+        procname,
+    })
+}
+
+impl Tracer {
+    /// Send the provider's schema, get an id and enable state per event.
+    fn register_provider(&self, p: &Provider) -> std::io::Result<Vec<(u32, bool)>> {
+        // SAFETY: getpid has no preconditions.
+        if unsafe { libc::getpid() } != self.pid {
+            return Err(std::io::Error::other(
+                "forked child: providers first hit after fork stay disabled",
+            ));
+        }
+        let descs: Vec<&EventDesc> = p.events.iter().map(|s| s.desc).collect();
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        proto::write_frame(&mut *conn, &proto::encode_provider(p.name, &descs))?;
+        let ids = proto::decode_ids(&proto::read_frame(&mut *conn)?)?;
+        if ids.len() != descs.len() {
+            return Err(proto::ProtoError("wrong number of ids").into());
+        }
+        Ok(ids)
+    }
+}
