@@ -19,11 +19,23 @@ struct Command {
     run: fn(Vec<String>) -> anyhow::Result<()>,
 }
 
-const COMMANDS: &[Command] = &[Command {
-    name: "reader",
-    about: reader::ABOUT,
-    run: reader::run,
-}];
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "reader",
+        about: reader::ABOUT,
+        run: reader::run,
+    },
+    Command {
+        name: "rseq",
+        about: "current_cpu vs sched_getcpu; per-CPU add, rseq vs atomic",
+        run: |args| ltt_rseq::bench::run(&args),
+    },
+    Command {
+        name: "ringbuf",
+        about: "reserve+commit of 16-byte records on 1 and 2 threads; consumer MB/s",
+        run: |args| ltt_ringbuf::bench::run(&args),
+    },
+];
 
 fn usage() -> String {
     let mut s = String::from(
