@@ -9,7 +9,8 @@ use crate::metadata::ByteOrder;
 pub struct OutOfBounds {
     /// Bit position where the read started (relative to the window start).
     pub at: u64,
-    /// Bits the read needed.
+    /// Bits the read needed; 0 means the read was refused because the
+    /// byte order changed in the middle of a byte (invalid in CTF).
     pub need: u64,
 }
 
@@ -19,6 +20,9 @@ pub struct BitReader<'a> {
     data: &'a [u8],
     pos: u64,
     end: u64,
+    /// Byte order of the last bit-level read: a field that starts inside
+    /// a byte must use the same order.
+    order: Option<ByteOrder>,
 }
 
 impl<'a> BitReader<'a> {
@@ -26,7 +30,12 @@ impl<'a> BitReader<'a> {
     /// (clamped to the data length).
     pub fn new(data: &'a [u8], end: u64) -> Self {
         let end = end.min(data.len() as u64 * 8);
-        BitReader { data, pos: 0, end }
+        BitReader {
+            data,
+            pos: 0,
+            end,
+            order: None,
+        }
     }
 
     pub fn data(&self) -> &'a [u8] {
@@ -113,6 +122,13 @@ impl<'a> BitReader<'a> {
     #[inline(always)]
     pub fn read_uint(&mut self, size: u32, order: ByteOrder) -> Result<u64, OutOfBounds> {
         self.check(size as u64)?;
+        if !self.pos.is_multiple_of(8) && self.order.is_some_and(|o| o != order) {
+            return Err(OutOfBounds {
+                at: self.pos,
+                need: 0,
+            });
+        }
+        self.order = Some(order);
         let v = peek_uint(self.data, self.pos, size, order);
         self.pos += size as u64;
         Ok(v)
@@ -246,5 +262,23 @@ mod tests {
             r.read_uint(64, ByteOrder::Little).unwrap(),
             0xDEAD_BEEF_CAFE_F00D
         );
+    }
+}
+
+#[cfg(test)]
+mod byte_order_tests {
+    use super::*;
+
+    #[test]
+    fn byte_order_change_inside_a_byte_is_refused() {
+        let bytes = [0xFFu8; 4];
+        let mut r = BitReader::new(&bytes, 32);
+        r.read_uint(3, ByteOrder::Little).unwrap();
+        let e = r.read_uint(5, ByteOrder::Big).unwrap_err();
+        assert_eq!(e, OutOfBounds { at: 3, need: 0 });
+        // On a byte boundary the order may change.
+        let mut r = BitReader::new(&bytes, 32);
+        r.read_uint(8, ByteOrder::Little).unwrap();
+        assert_eq!(r.read_uint(8, ByteOrder::Big).unwrap(), 0xFF);
     }
 }

@@ -37,10 +37,15 @@ pub enum DecodeError {
     Tag { value: i128, at: u64 },
     #[error("field at bit {at} refers to a length or tag that was not decoded")]
     Unset { at: u64 },
+    #[error("field at bit {at} changes the byte order in the middle of a byte")]
+    ByteOrder { at: u64 },
 }
 
 impl From<OutOfBounds> for DecodeError {
     fn from(e: OutOfBounds) -> Self {
+        if e.need == 0 {
+            return DecodeError::ByteOrder { at: e.at };
+        }
         DecodeError::Truncated {
             at: e.at,
             need: e.need,
