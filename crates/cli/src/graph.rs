@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use ltt_graph::color::Colors;
+use ltt_graph::filter::Filter;
 use ltt_graph::iter::MessageIterator;
 use ltt_graph::muxer::Muxer;
 use ltt_graph::sink::counter::Counter;
@@ -26,7 +27,8 @@ use crate::params::{self, Value};
 pub struct GraphArgs {
     /// A component: `[NAME:]TYPE.PLUGIN.CLASS` (source.ctf.fs,
     /// filter.utils.muxer, filter.utils.trimmer, sink.text.pretty,
-    /// sink.text.details, sink.utils.counter, sink.utils.dummy, sink.ctf.fs).
+    /// sink.text.details, sink.utils.counter, sink.utils.dummy, sink.ctf.fs,
+    /// and filter.ltt.filter with `expression="EXPR"`).
     #[arg(
         short = 'c',
         long = "component",
@@ -188,6 +190,20 @@ fn outputs(
             let (begin, end) = (bound("begin")?, bound("end")?);
             let up = ins.pop().expect("one input");
             Ok(vec![Box::new(Trimmer::new(up, begin, end, gmt))])
+        }
+        "filter.ltt.filter" => {
+            let mut ins = inputs()?;
+            if ins.len() != 1 {
+                bail!("filter.ltt.filter `{name}` takes one input: connect a muxer to it");
+            }
+            let expr = p
+                .get("expression")
+                .and_then(Value::as_str)
+                .context("filter.ltt.filter needs `expression=\"EXPR\"`")?;
+            let bytecode = ltt_filter::compile_str(expr, None)
+                .map_err(|e| anyhow::anyhow!("invalid filter:\n{e}"))?;
+            let up = ins.pop().expect("one input");
+            Ok(vec![Box::new(Filter::new(up, bytecode))])
         }
         other => bail!("`{name}` ({other}) has no output port"),
     }

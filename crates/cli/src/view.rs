@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use ltt_graph::checked::Checked;
 use ltt_graph::color::Colors;
+use ltt_graph::filter::Filter;
 use ltt_graph::iter::MessageIterator;
 use ltt_graph::muxer::Muxer;
 use ltt_graph::sink::counter::Counter;
@@ -84,6 +85,11 @@ pub struct ViewArgs {
     /// Keep events within BEGIN,END (optionally in square brackets).
     #[arg(long, value_name = "BEGIN,END", conflicts_with_all = ["begin", "end"])]
     timerange: Option<String>,
+    /// Keep only the events an LTTng filter expression accepts, e.g.
+    /// `--filter 'v > 10 && $ctx.procname == "app*"'` (payload fields by
+    /// name, `$ctx.NAME` for contexts, `a[2]`, `<< >> & | ^`, globs).
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    filter: Option<String>,
     /// Output format.
     #[arg(
         short = 'o',
@@ -277,6 +283,11 @@ pub fn run(args: ViewArgs) -> Result<()> {
     } else {
         Box::new(muxer)
     };
+    if let Some(expr) = &args.filter {
+        let bytecode = ltt_filter::compile_str(expr, None)
+            .map_err(|e| anyhow::anyhow!("invalid filter:\n{e}"))?;
+        upstream = Box::new(Filter::new(upstream, bytecode));
+    }
     if crate::developer_mode() {
         upstream = Box::new(Checked::new(upstream));
     }

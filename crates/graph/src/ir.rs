@@ -5,6 +5,7 @@
 //! metadata and its compiled layout; sinks print from these.
 
 use ltt_ctf::compiled::{CompiledTrace, Root};
+use ltt_ctf::decode::Slot;
 use ltt_ctf::layout::{Layout, Node, NodeId};
 use ltt_ctf::metadata::{DisplayBase, EnumMapping, FieldType, StructType};
 
@@ -211,5 +212,39 @@ fn class(layout: &Layout, ty: &FieldType, node: NodeId, special: bool) -> FieldC
                 options: Vec::new(),
             },
         },
+    }
+}
+
+/// Skips the slots of a field (one not printed, or not the one sought).
+pub fn skip(fc: &FieldClass, slots: &[Slot], i: &mut usize) {
+    match fc {
+        FieldClass::Struct { members, .. } => {
+            for (_, m) in members {
+                skip(m, slots, i);
+            }
+        }
+        FieldClass::StaticArray { element, .. } | FieldClass::DynamicArray { element } => {
+            let n = if let Some(Slot::Len(n)) = slots.get(*i) {
+                *n
+            } else {
+                0
+            };
+            *i += 1;
+            for _ in 0..n {
+                skip(element, slots, i);
+            }
+        }
+        FieldClass::Variant { options } => {
+            let k = if let Some(Slot::Option(k)) = slots.get(*i) {
+                *k as usize
+            } else {
+                0
+            };
+            *i += 1;
+            if let Some((_, o)) = options.get(k) {
+                skip(o, slots, i);
+            }
+        }
+        _ => *i += 1,
     }
 }

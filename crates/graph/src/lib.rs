@@ -8,6 +8,7 @@ pub mod checked;
 pub mod clock;
 pub mod color;
 pub mod feed;
+pub mod filter;
 pub mod ir;
 pub mod iter;
 pub mod message;

@@ -462,7 +462,7 @@ impl<W: Write> Pretty<W> {
                 let mut printed = 0;
                 for (name, m) in members {
                     if m.hidden() {
-                        skip(m, slots, i);
+                        crate::ir::skip(m, slots, i);
                         continue;
                     }
                     self.line
@@ -651,40 +651,6 @@ fn raw(slot: Option<Slot>) -> u64 {
         Some(Slot::Uint(v)) => v,
         Some(Slot::Sint(v)) => v as u64,
         _ => 0,
-    }
-}
-
-/// Skips the slots of a field that is not printed.
-fn skip(fc: &FieldClass, slots: &[Slot], i: &mut usize) {
-    match fc {
-        FieldClass::Struct { members, .. } => {
-            for (_, m) in members {
-                skip(m, slots, i);
-            }
-        }
-        FieldClass::StaticArray { element, .. } | FieldClass::DynamicArray { element } => {
-            let n = if let Some(Slot::Len(n)) = slots.get(*i) {
-                *n
-            } else {
-                0
-            };
-            *i += 1;
-            for _ in 0..n {
-                skip(element, slots, i);
-            }
-        }
-        FieldClass::Variant { options } => {
-            let k = if let Some(Slot::Option(k)) = slots.get(*i) {
-                *k as usize
-            } else {
-                0
-            };
-            *i += 1;
-            if let Some((_, o)) = options.get(k) {
-                skip(o, slots, i);
-            }
-        }
-        _ => *i += 1,
     }
 }
 
