@@ -159,7 +159,7 @@ fn outputs(
                     .get("force-clock-class-origin-unix-epoch")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                threads: true,
+                threads: crate::decode_threads(),
             };
             Ok(source::open(&params)?
                 .into_iter()

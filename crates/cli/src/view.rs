@@ -218,7 +218,7 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
             clock_offset_s: args.clock_offset.unwrap_or(0),
             clock_offset_ns: args.clock_offset_ns.unwrap_or(0),
             force_clock_origin_unix_epoch: false,
-            threads: true,
+            threads: crate::decode_threads(),
         };
         for it in source::open(&params)? {
             crate::log::debug(|| format!("stream {} (id {})", it.stream().name, it.stream().id));
