@@ -3,7 +3,7 @@
 
 use ltt_ctf::metadata::DisplayBase;
 
-/// Appends `v` formatted like C's `printf("%g", v)`.
+/// Appends `v` formatted like C's `printf("%g", v)`, without allocating.
 pub fn push_g(out: &mut Vec<u8>, v: f64) {
     use std::io::Write;
     if v.is_nan() {
@@ -23,21 +23,42 @@ pub fn push_g(out: &mut Vec<u8>, v: f64) {
         return;
     }
     const P: i32 = 6;
+    // Whole numbers below 10^6 print as themselves (the common case).
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        if v < 0.0 {
+            out.push(b'-');
+        }
+        push_u64(out, v.abs() as u64);
+        return;
+    }
     // The exponent after rounding to P significant digits.
-    let sci = format!("{:.*e}", (P - 1) as usize, v);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mut sci = [0u8; 40];
+    let n = {
+        let mut c = std::io::Cursor::new(&mut sci[..]);
+        let _ = write!(c, "{:.*e}", (P - 1) as usize, v);
+        c.position() as usize
+    };
+    let sci = std::str::from_utf8(&sci[..n]).unwrap_or("0e0");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let x: i32 = exp.parse().unwrap_or(0);
     if (-4..P).contains(&x) {
-        let fixed = format!("{:.*}", (P - 1 - x) as usize, v);
-        out.extend_from_slice(trim_zeros(&fixed).as_bytes());
+        let mut fixed = [0u8; 48];
+        let n = {
+            let mut c = std::io::Cursor::new(&mut fixed[..]);
+            let _ = write!(c, "{:.*}", (P - 1 - x) as usize, v);
+            c.position() as usize
+        };
+        let fixed = std::str::from_utf8(&fixed[..n]).unwrap_or("0");
+        out.extend_from_slice(trim_zeros(fixed).as_bytes());
     } else {
-        let m = trim_zeros(mantissa);
-        let _ = write!(
-            out,
-            "{m}e{}{:02}",
-            if x < 0 { '-' } else { '+' },
-            x.unsigned_abs()
-        );
+        out.extend_from_slice(trim_zeros(mantissa).as_bytes());
+        out.push(b'e');
+        out.push(if x < 0 { b'-' } else { b'+' });
+        let e = x.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        push_u64(out, e as u64);
     }
 }
 
