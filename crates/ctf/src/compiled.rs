@@ -1,6 +1,8 @@
 //! A trace's metadata compiled once for decoding: one layout arena, the
 //! packet header, and per stream class its scopes and event classes.
 
+use std::collections::HashMap;
+
 use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
 use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass, StructType};
 use crate::program::{ProgId, Programs};
@@ -34,6 +36,8 @@ pub struct CompiledStream {
     pub events: Vec<CompiledEvent>,
     /// Event index by id, for ids below `DENSE_IDS`.
     dense: Vec<Option<u32>>,
+    /// Event index by id, for larger ids (CTF allows 64-bit ids).
+    sparse: HashMap<u64, u32>,
     /// The clock of this stream (the one its fields map to, else the
     /// trace's only clock).
     pub clock: Option<usize>,
@@ -52,7 +56,7 @@ impl CompiledStream {
                 .flatten()
                 .map(|i| i as usize)
         } else {
-            None
+            self.sparse.get(&id).map(|&i| i as usize)
         }
     }
 }
@@ -113,6 +117,7 @@ impl CompiledTrace {
             let single_stream = metadata.streams.len() == 1;
             let mut events = Vec::new();
             let mut dense: Vec<Option<u32>> = Vec::new();
+            let mut sparse: HashMap<u64, u32> = HashMap::new();
             for (ei, ev) in metadata.events.iter().enumerate() {
                 let belongs = match ev.stream_id {
                     Some(id) => id == sc.id,
@@ -130,18 +135,21 @@ impl CompiledTrace {
                     .map_err(|e| ectx("context", e))?;
                 let fields = compile(&mut c, Scope::EventFields, ev.fields.as_ref())
                     .map_err(|e| ectx("fields", e))?;
-                if ev.id < DENSE_IDS {
+                let index = events.len() as u32;
+                let taken = if ev.id < DENSE_IDS {
                     let i = ev.id as usize;
                     if dense.len() <= i {
                         dense.resize(i + 1, None);
                     }
-                    if dense[i].is_some() {
-                        return Err(LayoutError(format!(
-                            "stream class {}: duplicate event id {}",
-                            sc.id, ev.id
-                        )));
-                    }
-                    dense[i] = Some(events.len() as u32);
+                    dense[i].replace(index).is_some()
+                } else {
+                    sparse.insert(ev.id, index).is_some()
+                };
+                if taken {
+                    return Err(LayoutError(format!(
+                        "stream class {}: duplicate event id {}",
+                        sc.id, ev.id
+                    )));
                 }
                 events.push(CompiledEvent {
                     class: ei,
@@ -157,6 +165,7 @@ impl CompiledTrace {
                 event_context,
                 events,
                 dense,
+                sparse,
                 clock: clocks[si],
             });
         }
@@ -277,4 +286,27 @@ fn has_unmapped_timestamp(members: &[Member]) -> bool {
         FieldType::Variant(v) => has_unmapped_timestamp(&v.options),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_event_ids_are_found() {
+        let text = r#"/* CTF 1.8 */
+            typealias integer { size = 32; align = 8; signed = false; } := uint32_t;
+            trace { major = 1; minor = 8; byte_order = le; };
+            stream { event.header := struct { uint32_t id; }; };
+            event { name = "small"; id = 7; };
+            event { name = "large"; id = 70000; };
+            event { name = "huge"; id = 4000000000; };"#;
+        let t = CompiledTrace::new(crate::metadata::parse(text).unwrap()).unwrap();
+        let s = &t.streams[0];
+        for (id, name) in [(7, "small"), (70000, "large"), (4_000_000_000, "huge")] {
+            let i = s.event_index(id).expect("event found");
+            assert_eq!(t.metadata.events[s.events[i].class].name, name);
+        }
+        assert!(s.event_index(8).is_none());
+    }
 }
