@@ -10,7 +10,8 @@
 //!   +128  consumed     (consumer)        number of sub-buffers handed back
 //!   +256  lost_full, lost_too_big (writers, atomic, slow path only)
 //!   +384  lost_dead    (consumer)
-//!   +512  close records [N] x 32 bytes   {tag = k + 1, end | count << 32, timestamp}
+//!   +512  close records [N] x 32 bytes   {tag = k + 1, end | count << 32, timestamp,
+//!                                         released: tag of a lap the consumer gave up on}
 //!   ...   record entries [N][cap] x u64  {len | tag << 32 | committed << 63}
 //!   ...   data [N][S]  (page aligned)
 //! ```
@@ -38,7 +39,10 @@ pub enum Mode {
     /// A record that does not fit is dropped and counted.
     Discard,
     /// Flight recorder: the oldest sub-buffer is reused; the consumer counts
-    /// the packets it never saw (`packet_seq_num` gaps).
+    /// the packets it never saw (`packet_seq_num` gaps). A sub-buffer is not
+    /// reused while a record of its previous lap is still being written (a
+    /// preempted writer): records that would need it are dropped and counted
+    /// as `lost_full` meanwhile.
     Overwrite,
 }
 
@@ -453,7 +457,9 @@ impl Channel {
 /// Records lost in one stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamStats {
-    /// Dropped by a writer because the buffer was full (discard mode).
+    /// Dropped by a writer because the buffer was full (discard mode), or
+    /// because the sub-buffer to reuse still had a record being written
+    /// (overwrite mode).
     pub lost_full: u64,
     /// Rejected by a writer because larger than a sub-buffer.
     pub lost_too_big: u64,

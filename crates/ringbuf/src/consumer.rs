@@ -244,7 +244,22 @@ impl<'a> Consumer<'a> {
             let base = ch.data_ptr(s, slot);
             let content_len = content as usize;
             let hs = g.header_size as usize;
+            let mut ts_begin = st.ts_begin;
             let shm = if overwrite {
+                // Seqlock reader: everything used below (close record,
+                // entries, bytes, and the previous sub-buffer's close
+                // timestamp) was read after the write word at the top of the
+                // loop showed slot k still holding lap k; the word read again
+                // after the copy tells whether lap k + N may have started
+                // meanwhile (writers store the word before the bytes, and
+                // cannot start lap k + N before every record of lap k is
+                // committed). If it may have, all is dropped and counted.
+                let prev = k.checked_sub(1).map(|pk| {
+                    let ps = pk & (g.n_sb - 1);
+                    let t = ch.close_word(s, ps, 0).load(Ordering::Acquire);
+                    let ts = ch.close_word(s, ps, 2).load(Ordering::Acquire);
+                    (pk, t, ts)
+                });
                 st.scratch.clear();
                 st.scratch.resize(content_len, 0);
                 // SAFETY: [base, base + content_len) lies in the slot; writers
@@ -259,9 +274,22 @@ impl<'a> Consumer<'a> {
                 };
                 std::sync::atomic::fence(Ordering::Acquire);
                 let wk =
-                    (ch.stream_word(s, S_WRITE).load(Ordering::Acquire) & OFF_MASK) >> g.sb_shift;
+                    (ch.stream_word(s, S_WRITE).load(Ordering::Relaxed) & OFF_MASK) >> g.sb_shift;
                 if wk >= k + g.n_sb {
-                    continue;
+                    continue; // counted as overwritten at the top of the loop
+                }
+                // After packets were overwritten, `st.ts_begin` is an old
+                // bound: take the close time of sub-buffer k - 1 (the opening
+                // of k) when that close record was still of lap k - 1.
+                if let Some((pk, t, ts)) = prev {
+                    if t == tag(pk) && wk < pk + g.n_sb {
+                        ts_begin = ts_begin.max(ts.min(ts_end));
+                    }
+                }
+                if lost > 0 || recovered {
+                    // Given up on the missing commits (or close record): let
+                    // writers reuse the slot (see `previous_lap_done`).
+                    ch.close_word(s, slot, 3).store(tag(k), Ordering::Release);
                 }
                 None
             } else {
@@ -275,7 +303,6 @@ impl<'a> Consumer<'a> {
             }
             let lost_total =
                 ch.stream_stats(s).lost_full + ch.stream_stats(s).lost_too_big + st.lost_dead;
-            let ts_begin = st.ts_begin;
             let ts_end = ts_end.max(ts_begin);
             let fields = PacketFields {
                 uuid: ch.config().uuid,

@@ -26,7 +26,8 @@ pub enum Error {
 /// Why a record could not be reserved (each case is counted in the stream).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReserveError {
-    /// Discard mode and no free sub-buffer: the record is dropped.
+    /// No free sub-buffer (discard mode), or the one to reuse still has a
+    /// record being written (overwrite mode): the record is dropped.
     #[error("buffer full: record discarded")]
     Full,
     /// The record does not fit in a sub-buffer.

@@ -18,6 +18,11 @@
 //! entries to know which records are complete; a record never committed (dead
 //! writer) is found exactly, and the packet is cut before it.
 //!
+//! In overwrite mode, a sub-buffer is reopened only once every record of its
+//! previous lap was committed (see `previous_lap_done`): a writer preempted
+//! between reserve and commit would otherwise write its record into a newer
+//! packet. Records that find the next sub-buffer still held are dropped.
+//!
 //! Closing a sub-buffer writes its close record (tag, end, record count,
 //! timestamp). In a critical section these are speculative stores that may
 //! land even when the section aborts, so the consumer trusts a close record
@@ -67,7 +72,8 @@ enum Plan {
         new_k: u64,
         new_w: u64,
     },
-    /// Discard mode, next sub-buffer not yet consumed.
+    /// The next sub-buffer cannot be opened: not yet consumed (discard mode),
+    /// or its previous lap still has a record being written (overwrite mode).
     Full,
     /// Flush of an empty open sub-buffer: nothing to do.
     Empty,
@@ -115,6 +121,8 @@ impl Channel {
             if new_k.wrapping_sub(consumed) >= g.n_sb {
                 return Plan::Full;
             }
+        } else if !self.previous_lap_done(s, new_k) {
+            return Plan::Full;
         }
         let (len, n) = record.map_or((0, 0), |l| (l, 1));
         Plan::Switch {
@@ -124,6 +132,45 @@ impl Channel {
             new_k,
             new_w: ((new_k << g.sb_shift) + g.header_size + len) | (n << OFF_BITS),
         }
+    }
+
+    /// Overwrite mode: whether sub-buffer `new_k` may be opened, that is,
+    /// whether every record of the previous lap of its slot (`new_k - N`) was
+    /// committed (or given up by the consumer after its commit timeout).
+    ///
+    /// A writer preempted between reserve and commit keeps its slot from
+    /// being reused under it: without this, it would write its record into
+    /// a later lap of the slot, in the middle of another packet, and the
+    /// consumer could not tell (the write word says nothing about it).
+    /// Records that would open the slot meanwhile are dropped and counted
+    /// (`lost_full`), like LTTng's `records_lost_wrap`.
+    ///
+    /// Monotonic: once true for `new_k`, it stays true until `new_k` opens
+    /// (entries of lap `new_k - N` only ever get committed), so checking it
+    /// before the switch's compare-and-swap or critical section is enough.
+    fn previous_lap_done(&self, s: usize, new_k: u64) -> bool {
+        let g = &self.geo;
+        let Some(p) = new_k.checked_sub(g.n_sb) else {
+            return true;
+        };
+        let slot = p & (g.n_sb - 1);
+        if self.close_word(s, slot, 3).load(Ordering::Acquire) == tag(p) {
+            return true;
+        }
+        if self.close_word(s, slot, 0).load(Ordering::Acquire) != tag(p) {
+            // Closed by a compare-and-swap switcher that has not written the
+            // close record yet: its count is unknown.
+            return false;
+        }
+        let count = (self.close_word(s, slot, 1).load(Ordering::Acquire) >> 32).min(g.cap);
+        (0..count).all(|i| {
+            let e = self.entry(s, slot, i).load(Ordering::Acquire);
+            let t = (e >> 32) & TAG_MASK;
+            (e & COMMITTED != 0 && t == tag(p))
+                // The first entry of `new_k`, stored speculatively by an
+                // aborted critical section that passed this check already.
+                || (i == 0 && t == tag(new_k))
+        })
     }
 
     /// Reserve `len` bytes for one record. `clock` gives the record's
@@ -394,6 +441,12 @@ impl Channel {
         val: u64,
         ts: u64,
     ) -> Reservation<'a> {
+        if self.config().mode == Mode::Overwrite {
+            // Seqlock writer side: the record's bytes are stored after the
+            // write word that accounts for them (the consumer copies, then
+            // re-reads the word, to see whether the slot was reused).
+            std::sync::atomic::fence(Ordering::Release);
+        }
         // SAFETY: start + len <= S, inside slot `slot` of stream `s`.
         let data = unsafe { self.data_ptr(s, slot).add(start as usize) };
         Reservation {

@@ -204,6 +204,51 @@ fn uncommitted_record_cuts_the_packet_after_the_timeout() {
     assert_eq!(lost, 6, "the dead record and the 5 after it in its packet");
 }
 
+#[test]
+fn overwrite_mode_does_not_reuse_a_sub_buffer_with_an_uncommitted_record() {
+    let ch = Channel::create(&config(Mode::Overwrite, Reserve::Atomic)).unwrap();
+    // Atomic mode on a fixed stream: pin to CPU 0 so that all go to stream 0.
+    pin(0);
+    let r = ch.reserve(EVENT_SIZE, monotonic_ns).unwrap();
+    assert_eq!(r.stream(), 0);
+    std::mem::forget(r); // the writer "dies" before commit
+    let mut full = 0;
+    for v in 0..1000u32 {
+        match write_event(&ch, v) {
+            Ok(s) => assert_eq!(s, 0),
+            Err(ReserveError::Full) => full += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    unpin();
+    assert!(
+        full > 0,
+        "sub-buffer 0 was reused under its uncommitted record"
+    );
+    assert_eq!(ch.stream_stats(0).lost_full, full);
+    // The consumer gives up on the dead record after its timeout, which lets
+    // writers reuse its sub-buffer again.
+    let mut c = Consumer::new(
+        &ch,
+        ConsumerConfig {
+            commit_timeout: Duration::from_millis(100),
+        },
+    );
+    c.finish(
+        |p| {
+            check_packet(p.bytes()).unwrap();
+        },
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(c.stats(0).lost_dead > 0);
+    pin(0);
+    for v in 0..1000u32 {
+        write_event(&ch, v).expect("the sub-buffer is reusable again");
+    }
+    unpin();
+}
+
 fn pin(cpu: usize) {
     // SAFETY: zeroed cpu_set_t is empty; CPU_SET within bounds.
     unsafe {
@@ -356,54 +401,109 @@ fn trace_is_readable_by_babeltrace2() {
 }
 
 /// Overwrite mode with writers lapping a concurrent consumer: every packet
-/// handed out is intact (the copy is checked against reuse) and each
-/// thread's records come out in order.
+/// handed out is intact (the copy is checked against reuse, and a writer
+/// preempted between reserve and commit keeps its sub-buffer from being
+/// reused under it) and each thread's records come out in order.
+///
+/// Stressed: tiny sub-buffers, more writers than CPUs, and writers that give
+/// up their CPU between reserve and commit now and then, so that the others
+/// lap the ring meanwhile.
 #[test]
 fn overwrite_mode_with_a_concurrent_consumer() {
-    for reserve in [Reserve::Rseq, Reserve::Atomic] {
-        let ch = Arc::new(Channel::create(&config(Mode::Overwrite, reserve)).unwrap());
-        let stop = Arc::new(AtomicBool::new(false));
-        let writers: Vec<_> = (0..3u32)
-            .map(|t| {
-                let (ch, stop) = (ch.clone(), stop.clone());
-                std::thread::spawn(move || {
-                    let mut n = 0u32;
-                    while !stop.load(Ordering::Relaxed) {
-                        write_event(&ch, (t << 28) | n).unwrap();
-                        n += 1;
-                    }
-                })
-            })
-            .collect();
-        let mut c = Consumer::new(&ch, ConsumerConfig::default());
-        let mut last = std::collections::HashMap::new();
-        let mut packets = 0;
-        let check = |p: &ltt_ringbuf::Packet<'_>,
-                     last: &mut std::collections::HashMap<(usize, u32), u32>| {
-            for (v, _) in check_packet(p.bytes()).unwrap_or_else(|e| panic!("{reserve:?}: {e}")) {
-                let key = (p.info().stream, v >> 28);
-                if let Some(&prev) = last.get(&key) {
-                    assert!(v & 0x0fff_ffff > prev, "{reserve:?}: out of order");
-                }
-                last.insert(key, v & 0x0fff_ffff);
-            }
-        };
-        let deadline = std::time::Instant::now() + Duration::from_millis(700);
-        while std::time::Instant::now() < deadline {
-            c.drain(|p| {
-                check(p, &mut last);
-                packets += 1;
-            })
-            .unwrap();
+    let nwriters = 2 * ltt_rseq::possible_cpus() as u32 + 2;
+    for round in 0..3 {
+        for reserve in [Reserve::Rseq, Reserve::Atomic] {
+            overwrite_round(round, reserve, nwriters);
         }
-        stop.store(true, Ordering::Relaxed);
-        for w in writers {
-            w.join().unwrap();
-        }
-        c.finish(|p| check(p, &mut last), Duration::from_secs(5))
-            .unwrap();
-        let lost: u64 = (0..ch.num_streams()).map(|s| c.stats(s).lost_packets).sum();
-        eprintln!("{reserve:?}: {packets} packets read while writing, {lost} overwritten");
-        assert!(packets > 0 && lost > 0);
     }
+}
+
+fn overwrite_round(round: u32, reserve: Reserve, nwriters: u32) {
+    let ch = Arc::new(
+        Channel::create(&Config {
+            subbuf_size: 256,
+            num_subbufs: 2,
+            max_records: 64,
+            mode: Mode::Overwrite,
+            reserve,
+            uuid: UUID,
+            ..Config::default()
+        })
+        .unwrap(),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let writers: Vec<_> = (0..nwriters)
+        .map(|t| {
+            let (ch, stop, dropped) = (ch.clone(), stop.clone(), dropped.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    let value = (t << 28) | n;
+                    n += 1;
+                    let mut r = match ch.reserve(EVENT_SIZE, monotonic_ns) {
+                        Ok(r) => r,
+                        Err(ReserveError::Full) => {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        Err(e) => panic!("{e}"),
+                    };
+                    if n % 64 == t % 64 {
+                        // Preempted between reserve and commit.
+                        std::thread::yield_now();
+                    }
+                    let ts = r.timestamp();
+                    encode_event(r.bytes_mut(), value, ts);
+                    r.commit();
+                }
+            })
+        })
+        .collect();
+    let mut c = Consumer::new(
+        &ch,
+        ConsumerConfig {
+            commit_timeout: Duration::from_secs(5),
+        },
+    );
+    let mut last = std::collections::HashMap::new();
+    let mut packets = 0;
+    let check = |p: &ltt_ringbuf::Packet<'_>,
+                 last: &mut std::collections::HashMap<(usize, u32), u32>| {
+        let vals =
+            check_packet(p.bytes()).unwrap_or_else(|e| panic!("{reserve:?} round {round}: {e}"));
+        assert_eq!(vals.len() as u64, p.info().records);
+        for (v, _) in vals {
+            let key = (p.info().stream, v >> 28);
+            if let Some(&prev) = last.get(&key) {
+                assert!(v & 0x0fff_ffff > prev, "{reserve:?}: out of order");
+            }
+            last.insert(key, v & 0x0fff_ffff);
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(300);
+    while std::time::Instant::now() < deadline {
+        c.drain(|p| {
+            check(p, &mut last);
+            packets += 1;
+        })
+        .unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    c.finish(|p| check(p, &mut last), Duration::from_secs(10))
+        .unwrap();
+    let lost: u64 = (0..ch.num_streams()).map(|s| c.stats(s).lost_packets).sum();
+    let dropped = dropped.load(Ordering::Relaxed);
+    let counted: u64 = (0..ch.num_streams())
+        .map(|s| ch.stream_stats(s).lost_full)
+        .sum();
+    eprintln!(
+        "{reserve:?} round {round}: {packets} packets read while writing, {lost} overwritten, \
+         {dropped} records dropped"
+    );
+    assert_eq!(dropped, counted, "every dropped record is counted");
+    assert!(packets > 0 && lost > 0);
 }
