@@ -1058,7 +1058,7 @@ impl<W: Write> Details<W> {
             FieldClass::Struct { members, .. } => {
                 if members.iter().all(|(_, m)| m.hidden()) {
                     for (_, m) in members {
-                        skip(m, slots, i);
+                        crate::ir::skip(m, slots, i);
                     }
                     self.s(" Empty");
                     return;
@@ -1066,7 +1066,7 @@ impl<W: Write> Details<W> {
                 self.indent += 2;
                 for (name, m) in members {
                     if m.hidden() {
-                        skip(m, slots, i);
+                        crate::ir::skip(m, slots, i);
                         continue;
                     }
                     self.nl();
@@ -1202,40 +1202,6 @@ fn collect_paths(
             }
         }
         _ => {}
-    }
-}
-
-/// Skips the slots of a field that is not printed.
-fn skip(fc: &FieldClass, slots: &[Slot], i: &mut usize) {
-    match fc {
-        FieldClass::Struct { members, .. } => {
-            for (_, m) in members {
-                skip(m, slots, i);
-            }
-        }
-        FieldClass::StaticArray { element, .. } | FieldClass::DynamicArray { element } => {
-            let n = if let Some(Slot::Len(n)) = slots.get(*i) {
-                *n
-            } else {
-                0
-            };
-            *i += 1;
-            for _ in 0..n {
-                skip(element, slots, i);
-            }
-        }
-        FieldClass::Variant { options } => {
-            let k = if let Some(Slot::Option(k)) = slots.get(*i) {
-                *k as usize
-            } else {
-                0
-            };
-            *i += 1;
-            if let Some((_, o)) = options.get(k) {
-                skip(o, slots, i);
-            }
-        }
-        _ => *i += 1,
     }
 }
 
