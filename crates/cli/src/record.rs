@@ -1,6 +1,6 @@
-//! `ltt record [-o DIR] [-u GLOB]... -- CMD ARGS...`: run a command with
-//! tracing on and write its trace, the one-shot form of `create` +
-//! `enable-event` + `start` + run + `destroy`.
+//! `ltt record [-o DIR] [-u GLOB]... [--filter EXPR]... -- CMD ARGS...`:
+//! run a command with tracing on and write its trace, the one-shot form of
+//! `create` + `enable-event` + `start` + run + `destroy`.
 //!
 //! The session (socket, ring buffers, consumer) lives in this process for
 //! the command's lifetime; the command and everything it starts find the
@@ -30,6 +30,14 @@ pub struct RecordArgs {
         value_delimiter = ','
     )]
     events: Vec<String>,
+    /// Record only the events this LTTng filter expression accepts, e.g.
+    /// `--filter 'v < 10 || $ctx.procname == "app*"'` (payload fields by
+    /// name, contexts as `$ctx.vpid`, `$ctx.vtid`, `$ctx.procname`...).
+    /// Applied in the traced processes before anything is written, so
+    /// rejected events are neither recorded nor discarded. Repeat for
+    /// several rules: an event is recorded if any filter accepts it.
+    #[arg(long = "filter", value_name = "EXPR")]
+    filters: Vec<String>,
     /// Size of each per-CPU sub-buffer (suffixes k, M, G; rounded up to a
     /// power of two, at least 4k).
     #[arg(long, value_name = "SIZE", default_value = "512k", value_parser = parse_size)]
@@ -63,6 +71,12 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     let output = args
         .output
         .unwrap_or_else(|| ltt_sessiond::default_output_dir("record"));
+    // Refuse a bad filter before anything starts (the error shows where).
+    for f in &args.filters {
+        if let Err(e) = ltt_filter::compile_str(f, None) {
+            bail!("invalid filter:\n{e}");
+        }
+    }
     let event_globs = if args.events.is_empty() {
         vec!["*".to_string()]
     } else {
@@ -71,6 +85,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     let session = Session::start(SessionConfig {
         output: output.clone(),
         event_globs,
+        filters: args.filters,
         subbuf_size: args.subbuf_size,
         num_subbufs: args.num_subbuf,
         ..SessionConfig::default()

@@ -252,6 +252,120 @@ fn event_globs_select_events() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The `v` of every `demo:one_int` line, in order.
+fn one_int_values(printed: &str) -> Vec<i64> {
+    printed
+        .lines()
+        .map(|l| {
+            assert!(l.contains(" demo:one_int: "), "{l}");
+            field(l, "v").trim_end_matches('}').trim().parse().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn filters_apply_in_the_tracer() {
+    let dir = scratch("filter");
+    let out = dir.join("trace");
+    let o = record(
+        &out,
+        &["-u", "demo:one_int", "--filter", "v < 10 || v >= 990"],
+        &["--iterations", "1000", "--payload", "one-int"],
+    );
+    let stderr = text(&o.stderr);
+    let expected: Vec<i64> = (0..10).chain(990..1000).collect();
+    assert_eq!(summary_count(&stderr, "recorded"), 20, "{stderr}");
+    // Rejected events were never reserved: not counted as discarded.
+    assert_eq!(summary_count(&stderr, "discarded"), 0, "{stderr}");
+    assert_eq!(one_int_values(&view(&out)), expected);
+
+    // Several filters: an event is recorded if any accepts it.
+    let out = dir.join("several");
+    let o = record(
+        &out,
+        &["--filter", "v == 3", "--filter", "v > 995 && v != 997"],
+        &[
+            "--iterations",
+            "1000",
+            "--threads",
+            "2",
+            "--payload",
+            "one-int",
+        ],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(summary_count(&stderr, "demo:one_int"), 8, "{stderr}");
+    let mut values = one_int_values(&view(&out));
+    values.sort();
+    assert_eq!(values, [3, 3, 996, 996, 998, 998, 999, 999]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn filters_read_contexts() {
+    let dir = scratch("filter-ctx");
+    let out = dir.join("trace");
+    record(
+        &out,
+        &[
+            "--filter",
+            r#"$ctx.procname == "ltt-*" && v < 5 && $ctx.vtid != $ctx.vpid"#,
+        ],
+        &["--iterations", "100", "--payload", "one-int"],
+    );
+    let printed = view(&out);
+    assert_eq!(one_int_values(&printed), [0, 1, 2, 3, 4]);
+    // The demo's events come from a thread other than the main one.
+    for l in printed.lines() {
+        assert_ne!(field(l, "vpid"), field(l, "vtid"), "{l}");
+    }
+    // A procname that does not match: nothing.
+    let out = dir.join("none");
+    let o = record(
+        &out,
+        &["--filter", r#"$ctx.procname == "other*""#],
+        &["--iterations", "100", "--payload", "one-int"],
+    );
+    assert_eq!(summary_count(&text(&o.stderr), "recorded"), 0);
+    // A field the event does not have never matches, as in LTTng.
+    let out = dir.join("missing");
+    let o = record(
+        &out,
+        &["--filter", "missing == 1 || v == 1"],
+        &["--iterations", "100", "--payload", "one-int"],
+    );
+    assert_eq!(summary_count(&text(&o.stderr), "recorded"), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn invalid_filter_fails_before_running_the_command() {
+    let dir = scratch("filter-bad");
+    let marker = dir.join("ran");
+    let o = ltt(
+        &dir,
+        &[
+            "record",
+            "-o",
+            "t",
+            "--filter",
+            "v < 10 + 1",
+            "--",
+            "sh",
+            "-c",
+            &format!("touch {}", marker.display()),
+        ],
+    );
+    assert!(!o.status.success());
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("invalid filter"), "{stderr}");
+    // The caret under the refused operator.
+    assert!(stderr.contains("v < 10 + 1\n         ^"), "{stderr}");
+    assert!(!marker.exists(), "the command ran");
+    assert!(!dir.join("t").exists(), "a trace was started");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn record_exits_with_the_command_status() {
     let dir = scratch("status");

@@ -156,11 +156,14 @@ fn serve(mut sock: UnixStream, shared: &Shared) {
         let ids = {
             let mut reg = shared.registry.lock().unwrap_or_else(|e| e.into_inner());
             let before = reg.len();
-            let ids: Vec<(u32, bool)> = provider
+            let ids: Vec<proto::EventIds> = provider
                 .events
                 .into_iter()
                 // No room left: the event stays disabled (id unused).
-                .map(|ev| reg.register(ev).unwrap_or((u32::MAX, false)))
+                .map(|ev| {
+                    reg.register_with_filters(ev)
+                        .unwrap_or_else(|| proto::EventIds::new(u32::MAX, false))
+                })
                 .collect();
             if reg.len() != before {
                 (shared.on_new_classes)(&reg);

@@ -90,6 +90,9 @@ pub struct SessionConfig {
     pub trace_name: String,
     /// Enabled events: LTTng globs on `provider:event` names.
     pub event_globs: Vec<String>,
+    /// LTTng filter expressions applied in the apps to the enabled events:
+    /// an event is recorded if one accepts it (empty: every event is).
+    pub filters: Vec<String>,
     /// Bytes per sub-buffer (rounded up to a power of two, at least 4 KiB).
     pub subbuf_size: u32,
     /// Sub-buffers per CPU (rounded up to a power of two, at least 2).
@@ -105,6 +108,7 @@ impl Default for SessionConfig {
             output: PathBuf::from("ltt-trace"),
             trace_name: "record".into(),
             event_globs: vec!["*".into()],
+            filters: Vec::new(),
             subbuf_size: DEFAULT_SUBBUF_SIZE,
             num_subbufs: DEFAULT_NUM_SUBBUFS,
             runtime_dir: None,
@@ -238,6 +242,17 @@ impl Session {
     /// Create the trace directory, the channel and the socket, and start
     /// accepting apps.
     pub fn start(cfg: SessionConfig) -> Result<Session, Error> {
+        let filters = cfg
+            .filters
+            .iter()
+            .map(|f| {
+                // Compiled without schema too, for the language's errors
+                // (each event's schema only adds "never matches" verdicts).
+                ltt_filter::parse(f)
+                    .and_then(|ast| ltt_filter::compile(&ast, None).map(|_| ast))
+                    .map_err(|e| Error::Config(format!("invalid filter:\n{e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let uid = sys::uid();
         let trace_dir = cfg
             .output
@@ -276,7 +291,10 @@ impl Session {
         })?);
         // Best effort: without it, apps only fault pages in more slowly.
         let _ = sys::preallocate(channel.fd(), channel.size());
-        let registry = Arc::new(Mutex::new(Registry::new(cfg.event_globs.clone())));
+        let registry = Arc::new(Mutex::new(Registry::with_filters(
+            cfg.event_globs.clone(),
+            filters,
+        )));
         write_metadata(
             &trace_dir,
             &env,

@@ -10,7 +10,7 @@ use ltt_ctf::metadata::{
     FieldType, FloatType, IntType, Member, Metadata, SequenceType, StringType, StructType,
 };
 use ltt_ctf::write::SchemaBuilder;
-use ltt_ust::proto::{WireEvent, WireKind};
+use ltt_ust::proto::{EventIds, WireEvent, WireKind};
 use ltt_ust::{IntKind, PROCNAME_LEN};
 
 use crate::glob::glob_match;
@@ -45,6 +45,9 @@ enum Step {
 struct Class {
     schema: WireEvent,
     steps: Vec<Step>,
+    /// The session's filters compiled against this class, serialized; only
+    /// those that may match. `None`: the session has no filter.
+    filters: Option<Vec<Vec<u8>>>,
 }
 
 /// Registered event classes (id = index) and the session's event rules.
@@ -53,16 +56,25 @@ pub struct Registry {
     classes: Vec<Class>,
     by_schema: HashMap<WireEvent, u32>,
     globs: Vec<String>,
+    filters: Vec<ltt_filter::Ast>,
 }
 
 impl Registry {
     /// A registry enabling the events whose names match one of `globs`
     /// (LTTng globs: `*` matches anything, `\*` a star).
     pub fn new(globs: Vec<String>) -> Registry {
+        Registry::with_filters(globs, Vec::new())
+    }
+
+    /// A registry whose enabled events are also filtered: an event is
+    /// recorded when one of `filters` accepts it (LTTng's several
+    /// `enable-event --filter` rules). No filter: every hit is recorded.
+    pub fn with_filters(globs: Vec<String>, filters: Vec<ltt_filter::Ast>) -> Registry {
         Registry {
             classes: Vec::new(),
             by_schema: HashMap::new(),
             globs,
+            filters,
         }
     }
 
@@ -70,21 +82,42 @@ impl Registry {
     /// a different schema under the same name gets its own id) and whether
     /// the session enables it. `None` when the trace has no room left.
     pub fn register(&mut self, event: WireEvent) -> Option<(u32, bool)> {
+        self.register_with_filters(event)
+            .map(|ids| (ids.id, ids.enabled))
+    }
+
+    /// [`register`](Self::register), with the serialized filters the app
+    /// must apply to the event. An event no filter can match is disabled.
+    pub fn register_with_filters(&mut self, event: WireEvent) -> Option<EventIds> {
         let enabled = self.globs.iter().any(|g| glob_match(g, &event.name));
-        if let Some(&id) = self.by_schema.get(&event) {
-            return Some((id, enabled));
-        }
-        if self.classes.len() >= MAX_EVENT_CLASSES {
-            return None;
-        }
-        let id = self.classes.len() as u32;
-        let steps = steps(&event);
-        self.by_schema.insert(event.clone(), id);
-        self.classes.push(Class {
-            schema: event,
-            steps,
-        });
-        Some((id, enabled))
+        let id = match self.by_schema.get(&event) {
+            Some(&id) => id,
+            None => {
+                if self.classes.len() >= MAX_EVENT_CLASSES {
+                    return None;
+                }
+                let id = self.classes.len() as u32;
+                let steps = steps(&event);
+                let filters =
+                    (!self.filters.is_empty()).then(|| compile_filters(&self.filters, &event));
+                self.by_schema.insert(event.clone(), id);
+                self.classes.push(Class {
+                    schema: event,
+                    steps,
+                    filters,
+                });
+                id
+            }
+        };
+        let filters = self.classes[id as usize].filters.clone();
+        Some(match filters {
+            None => EventIds::new(id, enabled),
+            Some(f) => EventIds {
+                id,
+                enabled: enabled && !f.is_empty(),
+                filters: if enabled { f } else { Vec::new() },
+            },
+        })
     }
 
     /// Number of event classes.
@@ -158,6 +191,53 @@ impl Registry {
         }
         b.build()
     }
+}
+
+/// What filters know of `ev`: its payload fields in declaration order (the
+/// order the tracer hands their values in) and lttng-ust's contexts.
+fn filter_schema(ev: &WireEvent) -> ltt_filter::Schema {
+    use ltt_filter::{ElemType, FieldType as F, IntType as I};
+    let int = |k: &IntKind| I {
+        signed: k.signed,
+        bits: k.bits,
+    };
+    let elem = |k: &IntKind| {
+        if k.text {
+            ElemType::Text
+        } else {
+            ElemType::Integer(int(k))
+        }
+    };
+    let mut schema = ltt_filter::Schema::new();
+    for f in &ev.fields {
+        let ty = match &f.kind {
+            WireKind::Int(k) => F::Integer(int(k)),
+            WireKind::Enum { container, .. } => F::Enum(int(container)),
+            WireKind::F32 | WireKind::F64 => F::Float,
+            WireKind::String => F::String,
+            WireKind::Array { element, len } => F::Array {
+                elem: elem(element),
+                len: u64::from(*len),
+            },
+            WireKind::Sequence { element } => F::Sequence {
+                elem: elem(element),
+            },
+        };
+        schema.add_field(&f.name, ty);
+    }
+    schema.with_ust_contexts()
+}
+
+/// `filters` compiled for `ev` and serialized, leaving out those that can
+/// never match it (unknown field, type mismatch...).
+fn compile_filters(filters: &[ltt_filter::Ast], ev: &WireEvent) -> Vec<Vec<u8>> {
+    let schema = filter_schema(ev);
+    filters
+        .iter()
+        .filter_map(|ast| ltt_filter::compile(ast, Some(&schema)).ok())
+        .filter(|b| !b.never_matches())
+        .map(|b| b.to_bytes())
+        .collect()
 }
 
 fn steps(ev: &WireEvent) -> Vec<Step> {
@@ -354,5 +434,34 @@ mod tests {
         let back = ltt_ctf::metadata::parse(&text).unwrap();
         assert_eq!(back.events.len(), 2);
         assert!(text.contains("__f2_length"));
+    }
+
+    #[test]
+    fn filters_are_compiled_per_class() {
+        let filters = ["f0 > 5", "$ctx.procname == \"x*\"", "nope == 1"]
+            .iter()
+            .map(|e| ltt_filter::parse(e).unwrap())
+            .collect();
+        let mut r = Registry::with_filters(vec!["demo:*".into()], filters);
+        let a = ev("demo:a", vec![WireKind::Int(IntKind::new(32, true))]);
+        let ids = r.register_with_filters(a).unwrap();
+        assert!(ids.enabled);
+        // `nope` is no field of demo:a: that filter never matches, left out.
+        assert_eq!(ids.filters.len(), 2);
+        let b = ltt_filter::Bytecode::from_bytes(&ids.filters[0]).unwrap();
+        assert!(b.is_schema_bound());
+        // Not enabled: no filter sent.
+        let other = r.register_with_filters(ev("other:b", vec![])).unwrap();
+        assert!(!other.enabled && other.filters.is_empty());
+        // Only filters that cannot match: disabled.
+        let mut r = Registry::with_filters(
+            vec!["*".into()],
+            vec![ltt_filter::parse("missing == 1").unwrap()],
+        );
+        assert!(
+            !r.register_with_filters(ev("demo:c", vec![]))
+                .unwrap()
+                .enabled
+        );
     }
 }

@@ -49,10 +49,15 @@ pub mod proto;
 mod schema;
 mod tracer;
 
+/// A field's value as `ltt record --filter` expressions see it
+/// ([`Field::filter_value`]).
+pub use ltt_filter::Value as FilterValue;
 pub use schema::{
     apply_format, EnumEntry, EventDesc, Field, FieldDesc, FieldKind, Format, IntField, IntKind,
     LogLevel, Out,
 };
+#[doc(hidden)]
+pub use tracer::Hit;
 pub use tracer::{
     is_tracing, CallSite, Provider, DEBUG_ENV, PROCNAME_LEN, RECORD_PREFIX, SOCKET_ENV,
 };
@@ -145,8 +150,21 @@ macro_rules! provider {
                     #[allow(clippy::too_many_arguments)]
                     #[inline(never)]
                     pub fn emit($($f: $ty),*) {
+                        match CALLSITE.hit() {
+                            $crate::Hit::Record => {}
+                            $crate::Hit::Skip => return,
+                            $crate::Hit::Filter => {
+                                // On the stack, borrowed from the arguments.
+                                let fields: &[$crate::FilterValue<'_>] = &[
+                                    $( $crate::Field::filter_value(&$f, &kinds::$f) ),*
+                                ];
+                                if !CALLSITE.filter_accepts(fields) {
+                                    return;
+                                }
+                            }
+                        }
                         let len = 0 $( + $crate::Field::encoded_len(&$f) )*;
-                        CALLSITE.record(len, |_out| {
+                        CALLSITE.write_record(len, |_out| {
                             $( $crate::Field::encode(&$f, &kinds::$f, _out); )*
                         });
                     }

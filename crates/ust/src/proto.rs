@@ -15,8 +15,15 @@
 //!     kind      = 1 int | 2 (f32) | 3 (f64) | 4 (string) | 5 int len:u32
 //!               | 6 int (sequence) | 7 int n:u16 (label:str start:i128 end:i128)*n
 //!     int       = bits:u8 flags:u8 (1 signed, 2 hex, 4 big-endian, 8 text)
-//! daemon → app  IDS       n:u16 (id:u32 enabled:u8)*n    one per event, in order
+//! daemon → app  IDS       n:u16 ids*n                one per event, in order
+//!     ids       = id:u32 enabled:u8 nf:u16 (len:u32 bytecode[len])*nf
 //! ```
+//!
+//! An enabled event with filters (`ltt record --filter`) is recorded only
+//! when one of its filters' bytecodes ([`ltt_filter::Bytecode::to_bytes`],
+//! compiled by the daemon against the event's schema) accepts it; the app
+//! validates each with [`ltt_filter::Bytecode::from_bytes`] and leaves the
+//! event disabled if one is refused.
 //!
 //! This belongs in `ltt-proto` once that crate exists; it lives here so the
 //! tracer needs nothing more than this file.
@@ -28,7 +35,7 @@ use crate::schema::{EventDesc, FieldKind, IntKind};
 /// First field of HELLO.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LTTUST\0\0");
 /// Protocol version; a daemon refuses other versions.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 1 << 20;
 /// Largest number of events in one provider, fields in one event, entries
@@ -447,17 +454,41 @@ pub fn decode_provider(p: &[u8]) -> Result<Provider, ProtoError> {
     Ok(Provider { name, events })
 }
 
-/// IDS: `(id, enabled)` per event of the provider, in order.
-pub fn encode_ids(ids: &[(u32, bool)]) -> Vec<u8> {
+/// One event's entry in IDS: its id, whether the session enables it, and
+/// the serialized filters of an enabled event (none: record every hit).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventIds {
+    pub id: u32,
+    pub enabled: bool,
+    pub filters: Vec<Vec<u8>>,
+}
+
+impl EventIds {
+    /// An entry without filters.
+    pub fn new(id: u32, enabled: bool) -> EventIds {
+        EventIds {
+            id,
+            enabled,
+            filters: Vec::new(),
+        }
+    }
+}
+
+/// IDS: one entry per event of the provider, in order.
+pub fn encode_ids(ids: &[EventIds]) -> Vec<u8> {
     let mut e = Enc::new(MSG_IDS);
     e.u16(ids.len() as u16);
-    for &(id, on) in ids {
-        e.u32(id).u8(on as u8);
+    for x in ids {
+        e.u32(x.id).u8(x.enabled as u8).u16(x.filters.len() as u16);
+        for f in &x.filters {
+            e.u32(f.len() as u32);
+            e.0.extend_from_slice(f);
+        }
     }
     e.0
 }
 
-pub fn decode_ids(p: &[u8]) -> Result<Vec<(u32, bool)>, ProtoError> {
+pub fn decode_ids(p: &[u8]) -> Result<Vec<EventIds>, ProtoError> {
     let mut d = Dec::new(p);
     if d.u8()? != MSG_IDS {
         return Err(ProtoError("expected IDS"));
@@ -466,8 +497,18 @@ pub fn decode_ids(p: &[u8]) -> Result<Vec<(u32, bool)>, ProtoError> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let id = d.u32()?;
-        let on = d.u8()? != 0;
-        out.push((id, on));
+        let enabled = d.u8()? != 0;
+        let nf = d.count()?;
+        let mut filters = Vec::with_capacity(nf.min(16));
+        for _ in 0..nf {
+            let len = d.u32()? as usize;
+            filters.push(d.take(len)?.to_vec());
+        }
+        out.push(EventIds {
+            id,
+            enabled,
+            filters,
+        });
     }
     d.end()?;
     Ok(out)
@@ -533,10 +574,19 @@ mod tests {
             procname: "demo".into(),
         };
         assert_eq!(decode_hello(&encode_hello(&h)).unwrap(), h);
-        assert_eq!(
-            decode_ids(&encode_ids(&[(3, true), (4, false)])).unwrap(),
-            vec![(3, true), (4, false)]
-        );
+        let ids = vec![
+            EventIds {
+                id: 3,
+                enabled: true,
+                filters: vec![vec![1, 2, 3], vec![]],
+            },
+            EventIds::new(4, false),
+        ];
+        let bytes = encode_ids(&ids);
+        assert_eq!(decode_ids(&bytes).unwrap(), ids);
+        for n in 0..bytes.len() {
+            assert!(decode_ids(&bytes[..n]).is_err());
+        }
         assert_eq!(decode_welcome(&encode_welcome(STATUS_OK)).unwrap(), 0);
     }
 }

@@ -6,6 +6,8 @@
 //! integers aside), every field byte-aligned, so a record is the plain
 //! concatenation of its fields and no padding is ever written.
 
+use ltt_filter::{IntSeq, Value};
+
 /// The 15 LTTng log levels (`TRACE_EMERG` = 0 … `TRACE_DEBUG` = 14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -247,6 +249,15 @@ pub trait Field {
     /// Append the value; `kind` is the declared kind (format applied), which
     /// says e.g. whether integers are big-endian.
     fn encode(&self, kind: &FieldKind, out: &mut Out<'_>);
+    /// The value as `ltt record --filter` expressions see it (borrowed, no
+    /// allocation); `kind` as for [`encode`](Self::encode). The default,
+    /// for types filters cannot read, makes any filter using the field
+    /// reject the event.
+    #[inline(always)]
+    fn filter_value(&self, kind: &FieldKind) -> Value<'_> {
+        let _ = kind;
+        Value::Unsupported
+    }
 }
 
 /// An integer type usable alone, as an array/sequence element, or as an
@@ -255,14 +266,58 @@ pub trait IntField: Copy {
     const INT: IntKind;
     /// Append the value in the given byte order.
     fn put(self, big_endian: bool, out: &mut Out<'_>);
+    /// The value as filters see it.
+    fn filter_value(self) -> Value<'static>;
+    /// A slice of them as filters see it.
+    fn filter_seq(items: &[Self]) -> IntSeq<'_>;
+}
+
+/// `items` as text for filters (8-bit elements only; others: unsupported).
+#[inline]
+fn text_value<T: IntField>(items: &[T]) -> Value<'_> {
+    if T::INT.bits == 8 && std::mem::size_of::<T>() == 1 {
+        // SAFETY: T is an 8-bit integer (u8 or i8): same size, alignment 1,
+        // every bit pattern valid as a byte.
+        Value::Str(unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), items.len()) })
+    } else {
+        Value::Unsupported
+    }
+}
+
+#[inline]
+fn elements_value<'a, T: IntField>(items: &'a [T], kind: &FieldKind) -> Value<'a> {
+    let text = match kind {
+        FieldKind::Array { element, .. } | FieldKind::Sequence { element } => element.text,
+        _ => false,
+    };
+    if text {
+        text_value(items)
+    } else {
+        Value::Ints(T::filter_seq(items))
+    }
 }
 
 const PTR_BITS: u8 = usize::BITS as u8;
 
 macro_rules! int_fields {
-    ($($t:ty => $bits:expr, $signed:expr;)*) => {$(
+    ($($t:ty => $bits:expr, $signed:expr, $variant:ident($as:ty), $seq:ident($elem:ty);)*) => {$(
         impl IntField for $t {
             const INT: IntKind = IntKind::new($bits, $signed);
+            #[inline(always)]
+            #[allow(clippy::unnecessary_cast)]
+            fn filter_value(self) -> Value<'static> {
+                Value::$variant(self as $as)
+            }
+            #[inline(always)]
+            fn filter_seq(items: &[Self]) -> IntSeq<'_> {
+                const _: () = assert!(std::mem::size_of::<$t>() == std::mem::size_of::<$elem>());
+                // SAFETY: $t and $elem are integers of the same size and
+                // signedness (isize/usize: the pointer-width integer), so
+                // same layout and every bit pattern valid.
+                IntSeq::$seq(unsafe {
+                    std::slice::from_raw_parts(items.as_ptr().cast::<$elem>(), items.len())
+                })
+            }
             #[inline(always)]
             fn put(self, big_endian: bool, out: &mut Out<'_>) {
                 if big_endian {
@@ -283,22 +338,44 @@ macro_rules! int_fields {
                 let be = matches!(kind, FieldKind::Int(IntKind { big_endian: true, .. }));
                 IntField::put(*self, be, out)
             }
+            #[inline(always)]
+            fn filter_value(&self, _: &FieldKind) -> Value<'_> {
+                IntField::filter_value(*self)
+            }
         }
     )*};
 }
 
-int_fields! {
-    i8 => 8, true;
-    i16 => 16, true;
-    i32 => 32, true;
-    i64 => 64, true;
-    isize => PTR_BITS, true;
-    u8 => 8, false;
-    u16 => 16, false;
-    u32 => 32, false;
-    u64 => 64, false;
-    usize => PTR_BITS, false;
+#[cfg(target_pointer_width = "64")]
+macro_rules! ptr_ints {
+    ($mac:ident) => {
+        $mac! {
+            isize => PTR_BITS, true, Signed(i64), I64(i64);
+            usize => PTR_BITS, false, Unsigned(u64), U64(u64);
+        }
+    };
 }
+#[cfg(target_pointer_width = "32")]
+macro_rules! ptr_ints {
+    ($mac:ident) => {
+        $mac! {
+            isize => PTR_BITS, true, Signed(i64), I32(i32);
+            usize => PTR_BITS, false, Unsigned(u64), U32(u32);
+        }
+    };
+}
+
+int_fields! {
+    i8 => 8, true, Signed(i64), I8(i8);
+    i16 => 16, true, Signed(i64), I16(i16);
+    i32 => 32, true, Signed(i64), I32(i32);
+    i64 => 64, true, Signed(i64), I64(i64);
+    u8 => 8, false, Unsigned(u64), U8(u8);
+    u16 => 16, false, Unsigned(u64), U16(u16);
+    u32 => 32, false, Unsigned(u64), U32(u32);
+    u64 => 64, false, Unsigned(u64), U64(u64);
+}
+ptr_ints!(int_fields);
 
 impl Field for f32 {
     const KIND: FieldKind = FieldKind::F32;
@@ -309,6 +386,10 @@ impl Field for f32 {
     #[inline(always)]
     fn encode(&self, _: &FieldKind, out: &mut Out<'_>) {
         out.put(&self.to_le_bytes())
+    }
+    #[inline(always)]
+    fn filter_value(&self, _: &FieldKind) -> Value<'_> {
+        Value::Float(f64::from(*self))
     }
 }
 
@@ -321,6 +402,10 @@ impl Field for f64 {
     #[inline(always)]
     fn encode(&self, _: &FieldKind, out: &mut Out<'_>) {
         out.put(&self.to_le_bytes())
+    }
+    #[inline(always)]
+    fn filter_value(&self, _: &FieldKind) -> Value<'_> {
+        Value::Float(*self)
     }
 }
 
@@ -345,6 +430,10 @@ impl Field for &str {
     fn encode(&self, _: &FieldKind, out: &mut Out<'_>) {
         out.put(c_str_part(self));
         out.put(&[0]);
+    }
+    #[inline(always)]
+    fn filter_value(&self, _: &FieldKind) -> Value<'_> {
+        Value::Str(self.as_bytes())
     }
 }
 
@@ -376,6 +465,10 @@ impl<T: IntField, const N: usize> Field for [T; N] {
     fn encode(&self, _: &FieldKind, out: &mut Out<'_>) {
         put_elements(self, out)
     }
+    #[inline]
+    fn filter_value(&self, kind: &FieldKind) -> Value<'_> {
+        elements_value(self, kind)
+    }
 }
 
 impl<T: IntField> Field for &[T] {
@@ -388,6 +481,10 @@ impl<T: IntField> Field for &[T] {
     fn encode(&self, _: &FieldKind, out: &mut Out<'_>) {
         out.put(&(self.len() as u64).to_le_bytes());
         put_elements(self, out)
+    }
+    #[inline]
+    fn filter_value(&self, kind: &FieldKind) -> Value<'_> {
+        elements_value(self, kind)
     }
 }
 
@@ -445,6 +542,10 @@ macro_rules! ctf_enum {
             fn encode(&self, _: &$crate::FieldKind, out: &mut $crate::Out<'_>) {
                 $crate::IntField::put(self.0, false, out)
             }
+            #[inline(always)]
+            fn filter_value(&self, _: &$crate::FieldKind) -> $crate::FilterValue<'_> {
+                $crate::IntField::filter_value(self.0)
+            }
         }
     };
 }
@@ -494,6 +595,37 @@ mod tests {
         };
         assert_eq!(entries[1].end, 9);
         assert_eq!(encode(Mode::SOME, Mode::KIND), [1]);
+    }
+
+    #[test]
+    fn filter_values() {
+        let v = |x: Value<'_>| format!("{x:?}");
+        assert_eq!(v(Field::filter_value(&-3i16, &i16::KIND)), "Signed(-3)");
+        assert_eq!(
+            v(Field::filter_value(&u64::MAX, &u64::KIND)),
+            v(Value::Unsigned(u64::MAX))
+        );
+        assert_eq!(v(Field::filter_value(&1.5f32, &f32::KIND)), "Float(1.5)");
+        assert_eq!(
+            v(Field::filter_value(&"ab", &<&str>::KIND)),
+            v(Value::Str(b"ab"))
+        );
+        assert_eq!(
+            v(Field::filter_value(&Mode::SOME, &Mode::KIND)),
+            "Unsigned(1)"
+        );
+        assert_eq!(
+            v(Field::filter_value(&[1usize, 2], &<[usize; 2]>::KIND)),
+            "Ints([Some(1), Some(2)])"
+        );
+        let seq: &[i8] = &[-1, 2];
+        assert_eq!(
+            v(Field::filter_value(&seq, &<&[i8]>::KIND)),
+            "Ints([Some(-1), Some(2)])"
+        );
+        let text = apply_format(<&[u8] as Field>::KIND, Format::Text);
+        let seq: &[u8] = b"hi";
+        assert_eq!(v(Field::filter_value(&seq, &text)), v(Value::Str(b"hi")));
     }
 
     #[test]

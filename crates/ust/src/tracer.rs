@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use ltt_filter::{Bytecode, FieldSource, Value};
 use ltt_ringbuf::Channel;
 
 use crate::proto;
@@ -31,6 +32,20 @@ const STEP_TIMEOUT: Duration = Duration::from_millis(500);
 const DISABLED: u8 = 0;
 const ENABLED: u8 = 1;
 const UNREGISTERED: u8 = 2;
+/// Enabled, recorded only when one of its filters accepts the hit.
+const FILTERED: u8 = 3;
+
+/// What one hit of an event does (the macro's `emit` asks first).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// Disabled, or tracing off: nothing to do.
+    Skip,
+    /// Enabled without filter: record.
+    Record,
+    /// Enabled with filters: record if [`CallSite::filter_accepts`].
+    Filter,
+}
 
 /// Bytes before the payload: the LTTng large event header in its extended
 /// form (u16 65535, u32 id, u64 timestamp) and the stream event context
@@ -44,6 +59,8 @@ pub const PROCNAME_LEN: usize = 17;
 pub struct CallSite {
     state: AtomicU8,
     id: AtomicU32,
+    /// Set at registration for an event with filters (state `FILTERED`).
+    filters: OnceLock<Box<[Bytecode]>>,
     desc: &'static EventDesc,
     provider: &'static Provider,
 }
@@ -54,6 +71,7 @@ impl CallSite {
         CallSite {
             state: AtomicU8::new(UNREGISTERED),
             id: AtomicU32::new(0),
+            filters: OnceLock::new(),
             desc,
             provider,
         }
@@ -74,17 +92,60 @@ impl CallSite {
     /// Write one record with a payload of `payload_len` bytes written by
     /// `write`. Registers the provider first if needed; does nothing when
     /// the event is disabled or tracing is off; a full buffer drops the
-    /// record (the ring buffer counts it).
+    /// record (the ring buffer counts it). An event with filters is
+    /// recorded only if one accepts a hit without payload fields (the
+    /// macro-generated `emit` gives them its arguments).
     #[inline(always)]
     pub fn record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
+        match self.hit() {
+            Hit::Skip => return,
+            Hit::Record => {}
+            Hit::Filter => {
+                if !self.filter_accepts(&[]) {
+                    return;
+                }
+            }
+        }
+        self.write_record(payload_len, write)
+    }
+
+    /// Registers the provider if needed and says what this hit does.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn hit(&self) -> Hit {
         let mut state = self.state.load(Ordering::Acquire);
         if state == UNREGISTERED {
             self.provider.register();
             state = self.state.load(Ordering::Acquire);
         }
-        if state != ENABLED {
-            return;
+        match state {
+            ENABLED => Hit::Record,
+            FILTERED => Hit::Filter,
+            _ => Hit::Skip,
         }
+    }
+
+    /// Whether one of the event's filters accepts a hit whose payload
+    /// fields, in declaration order, are `fields`. Never allocates.
+    #[doc(hidden)]
+    #[inline(never)]
+    pub fn filter_accepts(&self, fields: &[Value<'_>]) -> bool {
+        let (Some(filters), Some(tracer)) =
+            (self.filters.get(), TRACER.get().and_then(Option::as_ref))
+        else {
+            return false;
+        };
+        let source = HitSource {
+            fields,
+            procname: &tracer.procname,
+        };
+        filters.iter().any(|f| f.matches(&source))
+    }
+
+    /// [`record`](Self::record) once [`hit`](Self::hit) said to.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn write_record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
         let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
             return;
         };
@@ -108,6 +169,83 @@ impl CallSite {
         out.put(&tracer.procname);
         write(&mut out);
         r.commit();
+    }
+
+    /// Apply what the daemon said about this event at registration.
+    fn set_registered(&self, ids: Option<&proto::EventIds>) {
+        let Some(ids) = ids else {
+            self.state.store(DISABLED, Ordering::Release);
+            return;
+        };
+        self.id.store(ids.id, Ordering::Relaxed);
+        let state = if !ids.enabled {
+            DISABLED
+        } else if ids.filters.is_empty() {
+            ENABLED
+        } else {
+            let parsed: Result<Vec<Bytecode>, _> = ids
+                .filters
+                .iter()
+                .map(|b| Bytecode::from_bytes(b))
+                .collect();
+            match parsed {
+                Ok(f) => match self.filters.set(f.into_boxed_slice()) {
+                    Ok(()) => FILTERED,
+                    Err(_) => DISABLED,
+                },
+                Err(e) => {
+                    debug(&format!(
+                        "{}: filter refused, event disabled: {e}",
+                        self.desc.name
+                    ));
+                    DISABLED
+                }
+            }
+        };
+        self.state.store(state, Ordering::Release);
+    }
+}
+
+/// Indices of the contexts in [`ltt_filter::Schema::with_ust_contexts`].
+mod ctx {
+    pub const VPID: usize = 0;
+    pub const VTID: usize = 1;
+    pub const PROCNAME: usize = 2;
+    pub const PTHREAD_ID: usize = 3;
+    pub const CPU_ID: usize = 4;
+    pub const VUID: usize = 6;
+    pub const VEUID: usize = 7;
+    pub const VGID: usize = 9;
+    pub const VEGID: usize = 10;
+}
+
+/// What a filter reads during one hit: the call's arguments and the
+/// process's contexts (computed only when a filter asks).
+struct HitSource<'a> {
+    fields: &'a [Value<'a>],
+    procname: &'a [u8; PROCNAME_LEN],
+}
+
+impl FieldSource for HitSource<'_> {
+    #[inline]
+    fn field(&self, index: usize) -> Option<Value<'_>> {
+        self.fields.get(index).copied()
+    }
+
+    fn context(&self, index: usize) -> Option<Value<'_>> {
+        // SAFETY (all calls below): the functions have no preconditions.
+        Some(match index {
+            ctx::VPID => Value::Signed(VPID.load(Ordering::Relaxed).into()),
+            ctx::VTID => Value::Signed(vtid().into()),
+            ctx::PROCNAME => Value::Str(self.procname),
+            ctx::PTHREAD_ID => Value::Unsigned(unsafe { libc::pthread_self() } as u64),
+            ctx::CPU_ID => Value::Signed(unsafe { libc::sched_getcpu() }.into()),
+            ctx::VUID => Value::Unsigned(unsafe { libc::getuid() }.into()),
+            ctx::VEUID => Value::Unsigned(unsafe { libc::geteuid() }.into()),
+            ctx::VGID => Value::Unsigned(unsafe { libc::getgid() }.into()),
+            ctx::VEGID => Value::Unsigned(unsafe { libc::getegid() }.into()),
+            _ => return None,
+        })
     }
 }
 
@@ -160,14 +298,7 @@ impl Provider {
             }
         });
         for (i, site) in self.events.iter().enumerate() {
-            match ids.as_ref().and_then(|ids| ids.get(i)) {
-                Some(&(id, on)) => {
-                    site.id.store(id, Ordering::Relaxed);
-                    site.state
-                        .store(if on { ENABLED } else { DISABLED }, Ordering::Release);
-                }
-                None => site.state.store(DISABLED, Ordering::Release),
-            }
+            site.set_registered(ids.as_ref().and_then(|ids| ids.get(i)));
         }
         self.registered.store(true, Ordering::Release);
     }
@@ -348,7 +479,7 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
 
 impl Tracer {
     /// Send the provider's schema, get an id and enable state per event.
-    fn register_provider(&self, p: &Provider) -> std::io::Result<Vec<(u32, bool)>> {
+    fn register_provider(&self, p: &Provider) -> std::io::Result<Vec<proto::EventIds>> {
         // SAFETY: getpid has no preconditions.
         if unsafe { libc::getpid() } != self.pid {
             return Err(std::io::Error::other(
