@@ -32,8 +32,8 @@ pub use bits::BitWriter;
 pub use error::WriteError;
 pub use packetize::{packetize_metadata, METADATA_PACKET_HEADER_BYTES, METADATA_PACKET_MAGIC};
 pub use schema::{
-    encode_compact_header, encode_large_header, int_type, HeaderState, SchemaBuilder,
-    COMPACT_EXTENDED_ID, LARGE_EXTENDED_ID,
+    encode_compact_header, encode_large_header, int_type, large_event_header, HeaderState,
+    SchemaBuilder, COMPACT_EXTENDED_ID, LARGE_EXTENDED_ID,
 };
 pub use stream::{
     PacketInfo, StreamWriter, TraceWriter, WriterOptions, CTF_MAGIC, INDEX_ENTRY_BYTES,

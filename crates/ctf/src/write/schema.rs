@@ -178,7 +178,7 @@ impl SchemaBuilder {
 }
 
 /// LTTng's `struct event_header_large` (packed alignment) for `clock`.
-pub(crate) fn large_event_header(clock: &str) -> StructType {
+pub fn large_event_header(clock: &str) -> StructType {
     let id = EnumType {
         container: int_type(16, false),
         mappings: vec![

@@ -15,7 +15,9 @@ use ltt_ctf::decode::Slot;
 use ltt_ctf::encode::{skip_slots, Encoder};
 use ltt_ctf::metadata::{ByteOrder, FieldType, Member, Metadata, StructType};
 use ltt_ctf::stream::PacketInfo;
-use ltt_ctf::write::{int_type, StreamWriter, TraceWriter, WriterOptions};
+use ltt_ctf::write::{
+    int_type, large_event_header, HeaderState, StreamWriter, TraceWriter, WriterOptions,
+};
 
 use crate::message::{EventView, Message, MessageKind, StreamInfo, TraceInfo};
 use crate::sink::Sink;
@@ -29,6 +31,8 @@ struct OutTrace {
 /// One output stream.
 struct OutStream {
     writer: StreamWriter,
+    /// LTTng's short/full timestamp decision for the large header.
+    header: HeaderState,
     /// Registers for sequence lengths while re-encoding.
     encoder: Encoder,
     last_clock: u64,
@@ -114,6 +118,7 @@ impl CtfSink {
             stream as *const StreamInfo,
             OutStream {
                 writer,
+                header: HeaderState::new(),
                 encoder: Encoder::new(&stream.trace.compiled.layout),
                 last_clock: 0,
                 events_discarded: 0,
@@ -148,13 +153,25 @@ fn unique_name(dir: &Path, name: &str) -> String {
     candidate
 }
 
-/// The input metadata with every event header replaced by `{ id; timestamp }`
-/// and 64-bit packet sizes.
+/// Whether events get LTTng's large header (6 bytes for most events) rather
+/// than a plain `{ u64 id; u64 timestamp }`: for little-endian traces with
+/// a clock, the form our encoder writes.
+fn large_header(m: &Metadata) -> bool {
+    m.trace.byte_order == ByteOrder::Little
+}
+
+/// The input metadata with every event header replaced by LTTng's large
+/// header (or `{ id; timestamp }`) and 64-bit packet sizes.
 fn output_metadata(trace: &CompiledTrace) -> Metadata {
     let mut m = trace.metadata.clone();
-    let clock = m.clocks.first().map(|c| c.name.clone());
     let bo = m.trace.byte_order;
-    for s in &mut m.streams {
+    let large = large_header(&m);
+    let clocks: Vec<Option<String>> = trace
+        .streams
+        .iter()
+        .map(|cs| cs.clock.map(|i| m.clocks[i].name.clone()))
+        .collect();
+    for (s, clock) in m.streams.iter_mut().zip(clocks) {
         // Re-encoded packets are larger (wider headers, page padding):
         // sizes get 64 bits. They are hidden fields, readers show the same.
         if let Some(ctx) = &mut s.packet_context {
@@ -166,6 +183,10 @@ fn output_metadata(trace: &CompiledTrace) -> Metadata {
                     i.align = i.align.max(8);
                 }
             }
+        }
+        if let (true, Some(c)) = (large, &clock) {
+            s.event_header = Some(large_event_header(c));
+            continue;
         }
         let mut members = vec![Member {
             name: "id".into(),
@@ -232,6 +253,7 @@ impl CtfSink {
         }
         let begin = p.timestamp_begin.unwrap_or(out.last_clock);
         out.last_clock = begin;
+        out.header.packet_switch(begin);
         out.events_discarded = p.events_discarded.unwrap_or(out.events_discarded);
         out.writer.begin_packet(begin, &extra).map_err(err)
     }
@@ -251,11 +273,19 @@ impl CtfSink {
         let enc = &mut out.encoder;
         let bo = compiled.metadata.trace.byte_order;
         let w = out.writer.event_writer();
-        w.align(8);
-        w.write_uint(ev.class().id, 64, bo);
-        if let Some(c) = clock {
-            w.write_uint(c, 64, bo);
-            out.last_clock = c;
+        match clock {
+            Some(c) if large_header(&compiled.metadata) => {
+                out.header.write_large(w, ev.class().id, c);
+                out.last_clock = c;
+            }
+            _ => {
+                w.align(8);
+                w.write_uint(ev.class().id, 64, bo);
+                if let Some(c) = clock {
+                    w.write_uint(c, 64, bo);
+                    out.last_clock = c;
+                }
+            }
         }
         let scopes = [
             (stream_c.event_context, ev.scopes().stream_context),
