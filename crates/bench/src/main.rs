@@ -7,7 +7,9 @@
 //! parses its own arguments. To add one, add the module and one line to
 //! [`COMMANDS`].
 
+mod filter;
 mod reader;
+mod tracepoint;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,16 @@ const COMMANDS: &[Command] = &[
         name: "reader",
         about: reader::ABOUT,
         run: reader::run,
+    },
+    Command {
+        name: "tracepoint",
+        about: tracepoint::ABOUT,
+        run: tracepoint::run,
+    },
+    Command {
+        name: "filter",
+        about: filter::ABOUT,
+        run: filter::run,
     },
     Command {
         name: "rseq",

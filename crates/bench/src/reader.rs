@@ -9,8 +9,8 @@
 //! with the wall clock, its peak RSS taken from `wait4`: dummy sink (pure
 //! reading and decoding), pretty text to /dev/null, and CTF→CTF.
 
-mod lttng;
-mod measure;
+pub(crate) mod lttng;
+pub(crate) mod measure;
 mod report;
 mod writer;
 

@@ -16,9 +16,9 @@ use ltt_ctf::stream::{EventInfo, Item, PacketInfo, PacketRef, StreamReader};
 use crate::Error;
 
 /// Events per chunk.
-const CHUNK_EVENTS: usize = 4096;
+const CHUNK_EVENTS: usize = 2048;
 /// Chunks decoded ahead of the consumer.
-const CHUNKS_AHEAD: usize = 4;
+const CHUNKS_AHEAD: usize = 1;
 
 /// A packet as the decoding thread saw it: its context values and bytes.
 struct Packet {

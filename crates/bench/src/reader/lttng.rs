@@ -104,27 +104,40 @@ pub fn version() -> String {
 /// Builds the app into `dir` unless the binary there was built from the
 /// current sources; returns its path.
 pub fn build_app(dir: &Path) -> Result<PathBuf> {
-    let app = dir.join("lab_app");
+    build_c(dir, &SOURCES, CC_ARGS, "lab_app", sources_hash())
+}
+
+/// Writes `sources` into `dir` and runs `gcc CC_ARGS` there, which must
+/// produce `binary`, unless the binary there was built with `stamp`;
+/// returns the binary's path.
+pub(crate) fn build_c(
+    dir: &Path,
+    sources: &[(&str, &str)],
+    cc_args: &[&str],
+    binary: &str,
+    stamp: u64,
+) -> Result<PathBuf> {
+    let app = dir.join(binary);
     let stamp_path = dir.join("stamp");
-    let stamp = format!("{:016x}", sources_hash());
+    let stamp = format!("{stamp:016x}");
     if app.is_file() && fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
         return Ok(app);
     }
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for (name, text) in SOURCES {
+    for (name, text) in sources {
         let path = dir.join(name);
         fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     eprintln!("ltt-bench: building the LTTng-UST app in {}", dir.display());
     let out = Command::new("gcc")
-        .args(CC_ARGS)
+        .args(cc_args)
         .current_dir(dir)
         .output()
         .context("cannot run gcc")?;
     if !out.status.success() {
         bail!(
             "gcc {} failed ({}):\n{}",
-            CC_ARGS.join(" "),
+            cc_args.join(" "),
             out.status,
             String::from_utf8_lossy(&out.stderr).trim_end()
         );
@@ -137,10 +150,10 @@ pub fn build_app(dir: &Path) -> Result<PathBuf> {
 /// Who the LTTng processes run as: ourselves, or `nobody` when we are root
 /// (see the module documentation).
 #[derive(Debug, Clone, Copy)]
-struct RunAs(Option<(u32, u32)>);
+pub(crate) struct RunAs(Option<(u32, u32)>);
 
 impl RunAs {
-    fn detect() -> RunAs {
+    pub(crate) fn detect() -> RunAs {
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             return RunAs(None);
@@ -166,7 +179,7 @@ impl RunAs {
     }
 
     /// Gives `path` to the user the LTTng processes run as.
-    fn own(self, path: &Path) -> Result<()> {
+    pub(crate) fn own(self, path: &Path) -> Result<()> {
         let Some((uid, gid)) = self.0 else {
             return Ok(());
         };
@@ -177,13 +190,13 @@ impl RunAs {
 
 /// A session daemon we started; stopped (SIGTERM, then SIGKILL) when
 /// dropped, so it goes away on every path, errors included.
-struct SessionDaemon {
+pub(crate) struct SessionDaemon {
     child: Child,
     log: PathBuf,
 }
 
 impl SessionDaemon {
-    fn start(env: &Env, log: PathBuf) -> Result<SessionDaemon> {
+    pub(crate) fn start(env: &Env, log: PathBuf) -> Result<SessionDaemon> {
         let log_file =
             fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let mut cmd = Command::new("lttng-sessiond");
@@ -256,19 +269,19 @@ fn log_tail(path: &Path) -> String {
 }
 
 /// The environment every LTTng process of a recording shares.
-struct Env {
-    home: PathBuf,
-    run_as: RunAs,
+pub(crate) struct Env {
+    pub(crate) home: PathBuf,
+    pub(crate) run_as: RunAs,
 }
 
 impl Env {
-    fn apply(&self, cmd: &mut Command) {
+    pub(crate) fn apply(&self, cmd: &mut Command) {
         cmd.env("LTTNG_HOME", &self.home).env("HOME", &self.home);
         self.run_as.apply(cmd);
     }
 
     /// Runs `lttng --no-sessiond ARGS`, returning its stdout.
-    fn lttng(&self, args: &[&str]) -> Result<String> {
+    pub(crate) fn lttng(&self, args: &[&str]) -> Result<String> {
         let mut cmd = Command::new("lttng");
         cmd.arg("--no-sessiond").args(args).stdin(Stdio::null());
         self.apply(&mut cmd);
@@ -288,7 +301,7 @@ impl Env {
 }
 
 /// A temporary directory removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -429,7 +442,7 @@ fn record_session(
 
 /// The sum of the channels' `Discarded events:` and `Lost packets:`
 /// figures in `lttng list SESSION` output.
-fn discarded_events(listing: &str) -> Option<u64> {
+pub(crate) fn discarded_events(listing: &str) -> Option<u64> {
     let mut found = None;
     for line in listing.lines() {
         let line = line.trim();
