@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{check_packet, child_channel, pin, spawn_child, unpin, write_event, UUID};
-use ltt_ringbuf::{Channel, Config, Consumer, ConsumerConfig, Mode, Reserve};
+use common::{check_packet, child_channel, pin, spawn_child, unpin, write_event};
+use ltt_ringbuf::{Consumer, ConsumerConfig};
 
 const ROLE_ENV: &str = "LTT_RB_WRITER_ID";
 const WRITE_TIME: Duration = Duration::from_secs(3);
@@ -59,16 +59,7 @@ fn writer_processes_and_consumer_account_exactly() {
     if std::env::var_os(common::CHILD_FD_ENV).is_some() {
         return;
     }
-    let ch = Channel::create(&Config {
-        subbuf_size: 4096,
-        num_subbufs: 4,
-        max_records: 256,
-        mode: Mode::Discard,
-        reserve: Reserve::Rseq,
-        uuid: UUID,
-        ..Config::default()
-    })
-    .unwrap();
+    let ch = common::small_discard_channel();
     // Two rseq writers (one on glibc's registration, one on ours), and one
     // with rseq turned off (it goes through the shared stream with
     // compare-and-swap).

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use common::{
     check_packet, child_channel, encode_event, pin, spawn_child, unpin, write_event, TraceDir,
-    EVENT_SIZE, UUID,
+    EVENT_SIZE,
 };
-use ltt_ringbuf::{monotonic_ns, Channel, Config, Consumer, ConsumerConfig, Mode, Reserve};
+use ltt_ringbuf::{monotonic_ns, Consumer, ConsumerConfig};
 
 const ROLE_ENV: &str = "LTT_RB_KILLED_WRITER";
 const CHILD_EVENTS: u32 = 200;
@@ -43,16 +43,7 @@ fn killed_writer_is_cut_and_counted() {
     if std::env::var_os(common::CHILD_FD_ENV).is_some() {
         return;
     }
-    let ch = Channel::create(&Config {
-        subbuf_size: 4096,
-        num_subbufs: 4,
-        max_records: 256,
-        mode: Mode::Discard,
-        reserve: Reserve::Rseq,
-        uuid: UUID,
-        ..Config::default()
-    })
-    .unwrap();
+    let ch = common::small_discard_channel();
     // Victim and parent write to the same stream: CPU 0's, or the shared
     // one when this process runs without rseq (LTT_RSEQ=off).
     let rseq = ltt_rseq::mode() != ltt_rseq::Mode::Unavailable;

@@ -13,6 +13,22 @@ use ltt_ringbuf::packet::{self, HEADER_SIZE};
 pub const EVENT_SIZE: usize = 22;
 pub const UUID: [u8; 16] = *b"ltt-ringbuf-test";
 
+/// The small rseq discard channel the cross-process tests share: 4 × 4 KiB
+/// sub-buffers per CPU, so drops happen.
+pub fn small_discard_channel() -> ltt_ringbuf::Channel {
+    use ltt_ringbuf::{Channel, Config, Mode, Reserve};
+    Channel::create(&Config {
+        subbuf_size: 4096,
+        num_subbufs: 4,
+        max_records: 256,
+        mode: Mode::Discard,
+        reserve: Reserve::Rseq,
+        uuid: UUID,
+        ..Config::default()
+    })
+    .expect("create the test channel")
+}
+
 pub fn checksum(value: u32, ts: u64) -> u32 {
     let mut h = value ^ 0xa5a5_5a5a;
     h = h.wrapping_mul(0x9e37_79b1) ^ (ts as u32) ^ ((ts >> 32) as u32).rotate_left(7);
