@@ -265,3 +265,35 @@ fn explicit_graph_prints_like_view() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing is connected"));
 }
+
+/// Decoding on per-stream threads (`LTT_DECODE_THREADS=1`) prints the same.
+#[test]
+fn threaded_decoding_prints_the_same() {
+    let root = fixtures().join("lttng");
+    for (trace, expected) in [
+        ("basic", "basic.txt"),
+        ("discard", "discard.txt"),
+        ("rotation", "rotation.txt"),
+        (
+            "snapshot/snapshot-1-20261126-113305-0",
+            "snapshot.snapshot-1-20261126-113305-0.txt",
+        ),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ltt"))
+            .args(["view", trace])
+            .current_dir(&root)
+            .env("TZ", "UTC")
+            .env("LTT_DECODE_THREADS", "1")
+            .output()
+            .expect("run ltt");
+        assert!(
+            out.status.success(),
+            "{trace}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = std::fs::read_to_string(root.join(expected)).unwrap();
+        if let Some(d) = first_difference(&want, &String::from_utf8_lossy(&out.stdout)) {
+            panic!("{trace} with decoding threads: {d}");
+        }
+    }
+}
