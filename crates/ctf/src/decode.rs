@@ -118,8 +118,6 @@ pub struct DecodeState {
     pub specials: [Option<u64>; SPECIALS],
     /// The stream's current clock value, in cycles.
     pub clock: u64,
-    /// Whether any clock-mapped field was decoded since the last reset.
-    pub clock_updated: bool,
 }
 
 impl DecodeState {
@@ -128,14 +126,12 @@ impl DecodeState {
             regs: vec![None; layout.registers as usize],
             specials: [None; SPECIALS],
             clock: 0,
-            clock_updated: false,
         }
     }
 
     /// Applies a clock-mapped value of `size` bits (CTF wrap rule).
     #[inline]
     pub fn update_clock(&mut self, value: u64, size: u32) {
-        self.clock_updated = true;
         if size >= 64 {
             self.clock = value;
             return;

@@ -116,12 +116,6 @@ impl<'a> EventView<'a> {
         self.reader.packet()
     }
 
-    /// The bytes of a string slot.
-    #[inline]
-    pub fn str_bytes(&self, off: u32, len: u32) -> &'a [u8] {
-        &self.bytes()[off as usize..(off + len) as usize]
-    }
-
     /// Slots of a scope.
     #[inline]
     pub fn scope(&self, range: (u32, u32)) -> &'a [Slot] {
