@@ -61,6 +61,9 @@ pub struct EventInfo {
     pub scopes: EventScopes,
     /// Byte offset of the event within its packet.
     pub offset: u64,
+    /// Bit range of the event after its header (contexts and payload)
+    /// within the packet: what a converter can copy as is.
+    pub body: (u64, u64),
 }
 
 /// Where a packet is, and what identifies it (for ordering and
@@ -440,6 +443,7 @@ impl StreamReader {
         };
         let header = decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
             .map_err(|e| event_error(e.to_string()))?;
+        let body_start = r.pos();
         let id = state.specials[Special::EventId as usize].unwrap_or(0);
         let index = stream.event_index(id).ok_or_else(|| {
             event_error(format!(
@@ -470,6 +474,7 @@ impl StreamReader {
                 fields,
             },
             offset: at / 8,
+            body: (body_start, self.pos),
         };
         Ok(())
     }

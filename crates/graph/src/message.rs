@@ -116,6 +116,12 @@ impl<'a> EventView<'a> {
         self.reader.packet()
     }
 
+    /// Bit range of the event's contexts and payload in its packet.
+    #[inline]
+    pub fn body(&self) -> (u64, u64) {
+        self.reader.event().body
+    }
+
     /// Slots of a scope.
     #[inline]
     pub fn scope(&self, range: (u32, u32)) -> &'a [Slot] {

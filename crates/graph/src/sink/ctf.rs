@@ -31,6 +31,9 @@ struct OutTrace {
 /// One output stream.
 struct OutStream {
     writer: StreamWriter,
+    /// Per event class (index in the compiled stream): whether its
+    /// contexts and payload only use alignments of at most a byte.
+    packed: Vec<bool>,
     /// LTTng's short/full timestamp decision for the large header.
     header: HeaderState,
     /// Registers for sequence lengths while re-encoding.
@@ -117,6 +120,7 @@ impl CtfSink {
         self.streams.push((
             stream as *const StreamInfo,
             OutStream {
+                packed: packed_events(stream),
                 writer,
                 header: HeaderState::new(),
                 encoder: Encoder::new(&stream.trace.compiled.layout),
@@ -139,6 +143,40 @@ impl CtfSink {
             };
         }
         Ok(&mut self.streams[self.last].1)
+    }
+}
+
+/// For each event class of `stream`: whether its stream event context,
+/// event context and payload align nothing beyond a byte.
+fn packed_events(stream: &StreamInfo) -> Vec<bool> {
+    let m = &stream.trace.compiled.metadata;
+    let common = stream.stream_class().event_context.as_ref();
+    stream
+        .compiled()
+        .events
+        .iter()
+        .map(|ce| {
+            let ec = &m.events[ce.class];
+            [common, ec.context.as_ref(), ec.fields.as_ref()]
+                .into_iter()
+                .flatten()
+                .all(|s| s.min_align <= 8 && s.members.iter().all(|mb| max_align(&mb.ty) <= 8))
+        })
+        .collect()
+}
+
+/// The largest alignment anywhere inside a field type.
+fn max_align(ty: &FieldType) -> u32 {
+    match ty {
+        FieldType::Struct(s) => s
+            .members
+            .iter()
+            .map(|m| max_align(&m.ty))
+            .fold(s.min_align, u32::max),
+        FieldType::Variant(v) => v.options.iter().map(|m| max_align(&m.ty)).fold(1, u32::max),
+        FieldType::Array(a) => max_align(&a.element),
+        FieldType::Sequence(q) => max_align(&q.element),
+        other => other.align(),
     }
 }
 
@@ -286,6 +324,13 @@ impl CtfSink {
                     out.last_clock = c;
                 }
             }
+        }
+        // Packed layouts (no alignment above a byte) keep every field's
+        // position relative to the byte-aligned body: copy it as is.
+        let (b0, b1) = ev.body();
+        if b0 % 8 == 0 && b1 % 8 == 0 && out.packed.get(ev.index()).copied().unwrap_or(false) {
+            w.write_bytes(&ev.bytes()[(b0 / 8) as usize..(b1 / 8) as usize]);
+            return Ok(());
         }
         let scopes = [
             (stream_c.event_context, ev.scopes().stream_context),
