@@ -3,6 +3,85 @@
 
 use ltt_ctf::metadata::DisplayBase;
 
+/// Appends a value of a single- or double-precision field like C's
+/// `printf("%g", (double) v)`. When the shortest representation of the
+/// value (in its own precision) has at most 6 significant digits, those
+/// are the digits `%g` prints (the value lies far closer to them than half
+/// a 6-digit step), so the slow exact formatting is skipped.
+pub fn push_g_field(out: &mut Vec<u8>, v: f64, single: bool) {
+    use std::io::Write;
+    // Subnormals carry too few bits for the argument: exact path.
+    let normal = if single {
+        (v as f32).is_normal()
+    } else {
+        v.is_normal()
+    };
+    if normal && !(v.fract() == 0.0 && v.abs() < 1e6) {
+        let mut buf = [0u8; 48];
+        let n = {
+            let mut c = std::io::Cursor::new(&mut buf[..]);
+            let _ = if single {
+                write!(c, "{:e}", v as f32)
+            } else {
+                write!(c, "{v:e}")
+            };
+            c.position() as usize
+        };
+        let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+        if let Some((mantissa, exp)) = text.split_once('e') {
+            let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+            if let (true, Ok(x)) = (digits.len() <= 6, exp.parse::<i32>()) {
+                push_g_digits(out, v < 0.0, &digits, x);
+                return;
+            }
+        }
+    }
+    push_g(out, v);
+}
+
+/// `%g` output for significant `digits` (no trailing zeros needed) and
+/// decimal exponent `x` of the first digit.
+fn push_g_digits(out: &mut Vec<u8>, negative: bool, digits: &[u8], x: i32) {
+    let mut digits = digits;
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits = &digits[..digits.len() - 1];
+    }
+    if negative {
+        out.push(b'-');
+    }
+    if (-4..6).contains(&x) {
+        if x < 0 {
+            out.extend_from_slice(b"0.");
+            for _ in 0..(-x - 1) {
+                out.push(b'0');
+            }
+            out.extend_from_slice(digits);
+        } else {
+            let int_len = x as usize + 1;
+            for i in 0..int_len {
+                out.push(*digits.get(i).unwrap_or(&b'0'));
+            }
+            if digits.len() > int_len {
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
+            }
+        }
+    } else {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if x < 0 { b'-' } else { b'+' });
+        let e = x.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        push_u64(out, e as u64);
+    }
+}
+
 /// Appends `v` formatted like C's `printf("%g", v)`, without allocating.
 pub fn push_g(out: &mut Vec<u8>, v: f64) {
     use std::io::Write;
@@ -183,6 +262,29 @@ mod tests {
         assert_eq!(g(-0.0), "-0");
         assert_eq!(g(f64::INFINITY), "inf");
         assert_eq!(g(100.0), "100");
+    }
+
+    #[test]
+    fn shortest_digits_path_matches_exact_formatting() {
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        for _ in 0..200_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let scale = 10f64.powi((rng % 40) as i32 - 20);
+            let short = ((rng >> 8) % 2_000_000) as f64 / 1000.0 - 1000.0;
+            for (v, single) in [
+                (short * scale, false),
+                (f64::from_bits(rng), false),
+                ((short * scale) as f32 as f64, true),
+                (f32::from_bits(rng as u32) as f64, true),
+            ] {
+                let (mut fast, mut exact) = (Vec::new(), Vec::new());
+                push_g_field(&mut fast, v, single);
+                push_g(&mut exact, v);
+                assert_eq!(fast, exact, "{v:e} single={single}");
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::color::Colors;
 use crate::ir::FieldClass;
 use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo, TraceInfo};
 use crate::sink::Sink;
-use crate::text::{push_escaped, push_g, push_i64, push_int, push_u64};
+use crate::text::{push_escaped, push_g_field, push_i64, push_int, push_u64};
 use crate::timefmt;
 use crate::Error;
 
@@ -434,17 +434,15 @@ impl<W: Write> Pretty<W> {
                 self.line.extend_from_slice(colors.reset.as_bytes());
                 self.line.extend_from_slice(b" )");
             }
-            FieldClass::Float { .. } => {
+            FieldClass::Float { double } => {
                 *i += 1;
                 self.line.extend_from_slice(colors.number.as_bytes());
-                push_g(
-                    &mut self.line,
-                    if let Some(Slot::Float(f)) = slot {
-                        f
-                    } else {
-                        0.0
-                    },
-                );
+                let v = if let Some(Slot::Float(f)) = slot {
+                    f
+                } else {
+                    0.0
+                };
+                push_g_field(&mut self.line, v, !*double);
                 self.line.extend_from_slice(colors.reset.as_bytes());
             }
             FieldClass::String => {
