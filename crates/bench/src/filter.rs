@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::tracepoint::{
     fmt_opt, load_average, parse_common, ratio, round, LttSide, LttngSide, Mode, Payload, Sample,
+    Tracer,
 };
 
 pub const ABOUT: &str =

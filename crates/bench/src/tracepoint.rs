@@ -228,7 +228,7 @@ pub(crate) enum Mode<'a> {
 
 /// What one program run printed: its RESULT figure, the process's CPU
 /// time in ns, and its stderr (where `ltt record` writes its summary).
-struct Raw {
+pub(crate) struct Raw {
     ns: f64,
     cpu_ns: f64,
     stderr: String,
@@ -267,6 +267,77 @@ fn run_raw(cmd: &mut Command) -> Result<Raw> {
 }
 
 /// The binaries of ltt's side, next to ltt-bench.
+/// One side of the comparison: runs the program once and keeps the
+/// zero-iteration CPU cost (per mode) subtracted from every run.
+pub(crate) trait Tracer {
+    /// One run: wall-clock figures, and the discarded count if known.
+    fn once(
+        &mut self,
+        c: &Common,
+        payload: Payload,
+        threads: u32,
+        iterations: u64,
+        mode: Mode,
+    ) -> Result<(Raw, Option<u64>)>;
+
+    /// CPU cost of a zero-iteration run, disabled and enabled.
+    fn base(&mut self) -> &mut [Option<f64>; 2];
+
+    /// Best of `c.repeat` runs.
+    fn measure(
+        &mut self,
+        c: &Common,
+        payload: Payload,
+        threads: u32,
+        mode: Mode,
+    ) -> Result<Sample> {
+        let slot = usize::from(mode != Mode::Disabled);
+        if self.base()[slot].is_none() {
+            let (raw, _) = self.once(c, Payload::OneInt, 1, 0, mode)?;
+            self.base()[slot] = Some(raw.cpu_ns);
+        }
+        let base = self.base()[slot].unwrap_or(0.0);
+        let mut best = None;
+        for _ in 0..c.repeat {
+            let (raw, discarded) = self.once(c, payload, threads, c.iterations, mode)?;
+            let events = (c.iterations * u64::from(threads)) as f64;
+            best = Some(Sample::best(
+                best,
+                Sample {
+                    ns: raw.ns,
+                    cpu_ns: (raw.cpu_ns - base).max(0.0) / events,
+                    discarded,
+                },
+            ));
+        }
+        best.context("no run")
+    }
+}
+
+macro_rules! tracer_impl {
+    ($side:ty) => {
+        impl Tracer for $side {
+            fn once(
+                &mut self,
+                c: &Common,
+                payload: Payload,
+                threads: u32,
+                iterations: u64,
+                mode: Mode,
+            ) -> Result<(Raw, Option<u64>)> {
+                self.run_once(c, payload, threads, iterations, mode)
+            }
+
+            fn base(&mut self) -> &mut [Option<f64>; 2] {
+                &mut self.base
+            }
+        }
+    };
+}
+
+tracer_impl!(LttSide);
+tracer_impl!(LttngSide);
+
 pub(crate) struct LttSide {
     ltt: PathBuf,
     demo: PathBuf,
@@ -305,7 +376,7 @@ impl LttSide {
         })
     }
 
-    fn once(
+    fn run_once(
         &self,
         c: &Common,
         payload: Payload,
@@ -357,36 +428,6 @@ impl LttSide {
             )
         })?;
         Ok((raw, Some(discarded)))
-    }
-
-    /// Best of `c.repeat` runs.
-    pub(crate) fn measure(
-        &mut self,
-        c: &Common,
-        payload: Payload,
-        threads: u32,
-        mode: Mode,
-    ) -> Result<Sample> {
-        let slot = usize::from(mode != Mode::Disabled);
-        if self.base[slot].is_none() {
-            let (raw, _) = self.once(c, Payload::OneInt, 1, 0, mode)?;
-            self.base[slot] = Some(raw.cpu_ns);
-        }
-        let base = self.base[slot].unwrap_or(0.0);
-        let mut best = None;
-        for _ in 0..c.repeat {
-            let (raw, discarded) = self.once(c, payload, threads, c.iterations, mode)?;
-            let events = (c.iterations * u64::from(threads)) as f64;
-            best = Some(Sample::best(
-                best,
-                Sample {
-                    ns: raw.ns,
-                    cpu_ns: (raw.cpu_ns - base).max(0.0) / events,
-                    discarded,
-                },
-            ));
-        }
-        best.context("no run")
     }
 }
 
@@ -485,7 +526,7 @@ impl LttngSide {
         run_raw(&mut cmd)
     }
 
-    fn once(
+    fn run_once(
         &mut self,
         c: &Common,
         payload: Payload,
@@ -537,36 +578,6 @@ impl LttngSide {
         let _ = self.env.lttng(&["destroy", &session]);
         let _ = fs::remove_dir_all(&trace);
         result
-    }
-
-    /// Best of `c.repeat` runs.
-    pub(crate) fn measure(
-        &mut self,
-        c: &Common,
-        payload: Payload,
-        threads: u32,
-        mode: Mode,
-    ) -> Result<Sample> {
-        let slot = usize::from(mode != Mode::Disabled);
-        if self.base[slot].is_none() {
-            let (raw, _) = self.once(c, Payload::OneInt, 1, 0, mode)?;
-            self.base[slot] = Some(raw.cpu_ns);
-        }
-        let base = self.base[slot].unwrap_or(0.0);
-        let mut best = None;
-        for _ in 0..c.repeat {
-            let (raw, discarded) = self.once(c, payload, threads, c.iterations, mode)?;
-            let events = (c.iterations * u64::from(threads)) as f64;
-            best = Some(Sample::best(
-                best,
-                Sample {
-                    ns: raw.ns,
-                    cpu_ns: (raw.cpu_ns - base).max(0.0) / events,
-                    discarded,
-                },
-            ));
-        }
-        best.context("no run")
     }
 }
 
