@@ -143,7 +143,18 @@ pub fn open_trace(dirs: &[PathBuf]) -> Result<Trace, Error> {
 /// The packets of a stream's files in time order (by beginning time, then
 /// file order), each identical packet once: babeltrace2's merged index.
 fn packet_plan(trace: &Arc<CompiledTrace>, files: &[PathBuf]) -> Result<Vec<PacketRef>, Error> {
-    let mut packets = StreamReader::new(Arc::clone(trace), files.to_vec()).scan()?;
+    let mut packets = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        // The LTTng index when valid, else a scan of the packet headers.
+        match crate::index::read_index(f, i) {
+            Some(p) => packets.extend(p),
+            None => {
+                let mut scanned = StreamReader::new(Arc::clone(trace), vec![f.clone()]).scan()?;
+                scanned.iter_mut().for_each(|p| p.file = i);
+                packets.extend(scanned);
+            }
+        }
+    }
     packets.sort_by_key(|p| (p.timestamp_begin, p.file, p.offset));
     packets.dedup_by(|b, a| {
         a.packet_size == b.packet_size
