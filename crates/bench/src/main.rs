@@ -8,6 +8,7 @@
 //! [`COMMANDS`].
 
 mod filter;
+mod flags;
 mod reader;
 mod tracepoint;
 

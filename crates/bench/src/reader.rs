@@ -145,17 +145,9 @@ impl Options {
         };
         let mut it = args.into_iter();
         while let Some(arg) = it.next() {
-            // `--name=value` and `--name value` are both accepted.
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-                _ => (arg.clone(), None),
-            };
-            let mut value = || -> Result<String> {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
-            };
+            let flag = crate::flags::Flag::parse(arg);
+            let name = flag.name.clone();
+            let mut value = || flag.value(&mut it, USAGE);
             match name.as_str() {
                 "-h" | "--help" => {
                     print!("{USAGE}");

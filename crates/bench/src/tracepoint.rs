@@ -147,16 +147,9 @@ pub(crate) fn parse_common(args: Vec<String>, usage: &str) -> Result<Option<Comm
     };
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || -> Result<String> {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .with_context(|| format!("{name} needs a value\n\n{usage}"))
-        };
+        let flag = crate::flags::Flag::parse(arg);
+        let name = flag.name.clone();
+        let mut value = || flag.value(&mut it, usage);
         let number = |s: String| -> Result<u64> {
             s.replace('_', "")
                 .parse()
