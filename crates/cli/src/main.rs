@@ -5,6 +5,7 @@ mod graph;
 mod log;
 mod params;
 mod record;
+mod session;
 mod view;
 
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Run a command with tracing on and write its trace: `ltt record -- CMD ARGS...`.
     Record(record::RecordArgs),
+    #[command(flatten)]
+    Session(session::SessionCommand),
 }
 
 static DEVELOPER_MODE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -85,9 +88,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
-        Command::View(args) | Command::Convert(args) => view::run(args),
+        Command::View(mut args) => {
+            session::resolve_view_paths(&mut args.paths).and_then(|()| view::run(args))
+        }
+        Command::Convert(args) => view::run(args),
         Command::Graph(args) => graph::run(args, order),
         Command::Record(args) => record::run(args),
+        Command::Session(cmd) => session::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,7 +51,7 @@ pub struct RecordArgs {
 }
 
 /// `512k`, `1M`, `4096`: LTTng's size syntax (binary multiples).
-fn parse_size(s: &str) -> Result<u32, String> {
+pub fn parse_size(s: &str) -> Result<u32, String> {
     let (digits, mult) = match s.as_bytes().last() {
         Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
         Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),

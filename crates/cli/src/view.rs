@@ -40,9 +40,9 @@ pub enum ColorWhen {
 
 #[derive(Args, Debug)]
 pub struct ViewArgs {
-    /// Trace directories, or directories to search for traces.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
+    /// Trace directories, or directories to search for traces (`ltt view`
+    /// alone: the current session's trace; `ltt view NAME`: session NAME's).
+    pub paths: Vec<PathBuf>,
     /// Print timestamps as seconds since the origin ([sec.ns]).
     #[arg(long)]
     clock_seconds: bool,

@@ -75,6 +75,10 @@ struct Args {
     /// Which event each iteration hits.
     #[arg(long, value_enum, default_value_t = Payload::AllTypes)]
     payload: Payload,
+    /// Pause this many microseconds after each event (a slow, long-running
+    /// app, e.g. to enable events while it runs; the pauses are timed too).
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    interval_us: u64,
 }
 
 /// Strings cycled through by `all_types` (no empty string: babeltrace2
@@ -124,25 +128,30 @@ fn all_types(i: u64, t: u32) {
     ));
 }
 
+/// Hit `event` `iterations` times, pausing `interval_us` after each.
+#[inline(always)]
+fn repeat(iterations: u64, interval_us: u64, event: impl Fn(u64)) {
+    if interval_us == 0 {
+        for i in 0..iterations {
+            event(i);
+        }
+    } else {
+        let pause = std::time::Duration::from_micros(interval_us);
+        for i in 0..iterations {
+            event(i);
+            std::thread::sleep(pause);
+        }
+    }
+}
+
 /// One thread's loop; returns its duration in ns.
 fn run(args: &Args, t: u32) -> u128 {
+    let (n, pause) = (args.iterations, args.interval_us);
     let start = Instant::now();
     match args.payload {
-        Payload::Empty => {
-            for _ in 0..args.iterations {
-                ltt_ust::tracepoint!(demo::empty());
-            }
-        }
-        Payload::OneInt => {
-            for i in 0..args.iterations {
-                ltt_ust::tracepoint!(demo::one_int(i as i32));
-            }
-        }
-        Payload::AllTypes => {
-            for i in 0..args.iterations {
-                all_types(i, t);
-            }
-        }
+        Payload::Empty => repeat(n, pause, |_| ltt_ust::tracepoint!(demo::empty())),
+        Payload::OneInt => repeat(n, pause, |i| ltt_ust::tracepoint!(demo::one_int(i as i32))),
+        Payload::AllTypes => repeat(n, pause, |i| all_types(i, t)),
     }
     start.elapsed().as_nanos()
 }

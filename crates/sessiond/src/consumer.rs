@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use ltt_ringbuf::{Channel, Consumer, ConsumerConfig, FlushOutcome, Packet};
@@ -156,13 +156,44 @@ impl Output {
     }
 }
 
-/// Consume `ch` into `dir` until `stop` is set, then flush every buffer
-/// and write what is left.
+/// How a session steers its consumer thread.
+#[derive(Default)]
+pub struct ConsumerControl {
+    /// Finish: flush everything and return.
+    stop: AtomicBool,
+    /// Flushes asked for and done (`lttng stop` flushes without ending).
+    requested: AtomicU64,
+    done: Mutex<u64>,
+    done_cv: Condvar,
+}
+
+impl ConsumerControl {
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+    }
+
+    /// Ask for every buffer to be flushed to the files and wait until it
+    /// is (or the consumer has ended).
+    pub fn flush(&self, consumer: &std::thread::JoinHandle<Result<ConsumerReport, Error>>) {
+        let want = self.requested.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while *done < want && !consumer.is_finished() {
+            done = self
+                .done_cv
+                .wait_timeout(done, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Consume `ch` into `dir` until told to stop, then flush every buffer and
+/// write what is left.
 pub fn run(
     ch: Arc<Channel>,
     registry: Arc<Mutex<Registry>>,
     dir: PathBuf,
-    stop: Arc<AtomicBool>,
+    control: Arc<ConsumerControl>,
 ) -> Result<ConsumerReport, Error> {
     let header_size = ch.config().header_size as usize;
     let mut consumer = Consumer::new(&ch, ConsumerConfig::default());
@@ -172,19 +203,37 @@ pub fn run(
         report: ConsumerReport::default(),
         error: None,
     };
-    while !stop.load(Ordering::Acquire) {
+    let mut unflushable = BTreeSet::new();
+    while !control.stop.load(Ordering::Acquire) {
         consumer.drain(|p| out.write(p, &registry, header_size))?;
         if let Some(e) = out.error.take() {
             return Err(e);
         }
+        let requested = control.requested.load(Ordering::Acquire);
+        if requested > *control.done.lock().unwrap_or_else(|e| e.into_inner()) {
+            flush_all(&ch, &mut consumer, &mut out, &registry, &mut unflushable)?;
+            *control.done.lock().unwrap_or_else(|e| e.into_inner()) = requested;
+            control.done_cv.notify_all();
+        }
         consumer.wait(Duration::from_millis(100));
     }
-    // Final flush: close every open sub-buffer (on its CPU) and hand out
-    // everything, as `lttng stop` does.
+    flush_all(&ch, &mut consumer, &mut out, &registry, &mut unflushable)?;
+    Ok(out.report)
+}
+
+/// Close every open sub-buffer (on its CPU), hand out everything and write
+/// it to the files, as `lttng stop` does.
+fn flush_all(
+    ch: &Channel,
+    consumer: &mut Consumer<'_>,
+    out: &mut Output,
+    registry: &Mutex<Registry>,
+    unflushable: &mut BTreeSet<usize>,
+) -> Result<(), Error> {
+    let header_size = ch.config().header_size as usize;
     let deadline = Instant::now() + FINISH_DEADLINE;
-    let mut unflushable = BTreeSet::new();
     loop {
-        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        consumer.drain(|p| out.write(p, registry, header_size))?;
         let mut pending = 0;
         for s in 0..ch.num_streams() {
             if unflushable.contains(&s) {
@@ -202,7 +251,7 @@ pub fn run(
                 Err(e) => return Err(e.into()),
             }
         }
-        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        consumer.drain(|p| out.write(p, registry, header_size))?;
         if let Some(e) = out.error.take() {
             return Err(e);
         }
@@ -217,6 +266,5 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    out.close()?;
-    Ok(out.report)
+    out.close()
 }

@@ -1,12 +1,16 @@
-//! The session daemon, as a library: one tracing session that traced apps
-//! join through a Unix socket, one per-CPU ring-buffer channel they all
-//! write into (LTTng's per-UID buffering), and a consumer thread that turns
-//! the buffers into a CTF 1.8 trace with LTTng's layout.
+//! The session daemon, as a library and as the `ltt-sessiond` binary.
 //!
-//! The one idea: apps and daemon share memory, not messages. The socket
-//! carries only the handshake (who the app is, which events it declares)
-//! and the channel's memfd; from then on apps write records straight into
-//! the shared buffers and the consumer copies closed sub-buffers to files.
+//! The one idea: apps and daemon share memory, not messages. The app
+//! socket carries the handshake (who the app is, which events it declares),
+//! the channel's memfd and the events' states; from then on apps write
+//! records straight into the shared per-CPU buffers and a consumer thread
+//! copies closed sub-buffers to a CTF 1.8 trace in LTTng's layout.
+//!
+//! Layers: [`Recording`] (channel, event classes, consumer, metadata),
+//! [`hub::Hub`] (connected apps, the active recording), [`Session`] (a
+//! one-shot recording with its own app socket, for `ltt record`), and
+//! [`daemon`] (named sessions driven by `ltt` commands over a control
+//! socket, see [`control`]).
 //!
 //! ```no_run
 //! let session = ltt_sessiond::Session::start(ltt_sessiond::SessionConfig {
@@ -23,32 +27,31 @@
 //!
 //! Output: `OUTPUT/ust/uid/UID/64-bit/{metadata, channel0_CPU, index/}`.
 
-mod apps;
 mod consumer;
+pub mod control;
+pub mod daemon;
 mod glob;
+pub mod hub;
+mod recording;
 mod registry;
+pub mod rules;
 pub mod sys;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use ltt_ctf::metadata::ByteOrder;
-use ltt_ctf::write::{packetize_metadata, to_tsdl};
-use ltt_ringbuf::{Channel, Config, Mode, Reserve};
-
-pub use apps::AppInfo;
 pub use consumer::CHANNEL_NAME;
 pub use glob::glob_match;
+pub use hub::AppInfo;
 pub use ltt_ust::SOCKET_ENV;
-pub use registry::{Registry, TraceEnv};
+pub use recording::{Recording, RecordingConfig, DEFAULT_NUM_SUBBUFS, DEFAULT_SUBBUF_SIZE};
+pub use registry::{parse_filter, Registry, TraceEnv};
+pub use rules::{EventRule, LogLevelRule};
 
-/// Defaults of LTTng's per-UID UST channels.
-pub const DEFAULT_SUBBUF_SIZE: u32 = 512 * 1024;
-pub const DEFAULT_NUM_SUBBUFS: u32 = 4;
 /// Name of the app socket inside the session's private directory.
 pub const SOCKET_NAME: &str = "app.sock";
 
@@ -73,7 +76,7 @@ pub enum Error {
     ThreadPanicked(&'static str),
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -146,36 +149,18 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-/// A running session. [`Session::stop`] finishes the trace; dropping it
-/// without stopping abandons the trace (the socket directory is removed
-/// either way).
+/// A one-shot recording with its own private app socket (`ltt record`).
+/// [`Session::stop`] finishes the trace; dropping it without stopping
+/// abandons the trace (the socket directory is removed either way).
 pub struct Session {
-    shared: Arc<apps::Shared>,
-    env: Arc<TraceEnv>,
-    trace_dir: PathBuf,
+    hub: Arc<hub::Hub>,
+    recording: Arc<Recording>,
     socket_dir: PathBuf,
     socket_path: PathBuf,
-    listener: Option<JoinHandle<Vec<JoinHandle<()>>>>,
-    consumer: Option<JoinHandle<Result<consumer::ConsumerReport, Error>>>,
-    consumer_stop: Arc<AtomicBool>,
+    listener: Option<JoinHandle<()>>,
 }
 
-/// Writes the metadata file atomically (readers never see half of it).
-fn write_metadata(dir: &Path, env: &TraceEnv, reg: &Registry) -> Result<u64, Error> {
-    let bytes = packetize_metadata(
-        &to_tsdl(&reg.metadata(env)),
-        env.uuid,
-        ByteOrder::Little,
-        4096,
-    );
-    let tmp = dir.join(".metadata.tmp");
-    let path = dir.join("metadata");
-    std::fs::write(&tmp, &bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    Ok(bytes.len() as u64)
-}
-
-fn private_dir(path: &Path) -> Result<(), Error> {
+pub(crate) fn private_dir(path: &Path) -> Result<(), Error> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -231,129 +216,52 @@ fn make_socket_dir(cfg: &SessionConfig) -> Result<PathBuf, Error> {
     Ok(dir)
 }
 
-/// Round `v` up to a power of two, at least `min`.
-fn pow2_at_least(v: u32, min: u32) -> Result<u32, Error> {
-    v.max(min)
-        .checked_next_power_of_two()
-        .ok_or_else(|| Error::Config(format!("{v} is too large")))
+impl SessionConfig {
+    /// LTTng's rules for these globs and filters: one rule per glob and
+    /// filter (several filters on an event are OR-ed).
+    pub fn rules(&self) -> Vec<EventRule> {
+        let mut rules = Vec::new();
+        for g in &self.event_globs {
+            if self.filters.is_empty() {
+                rules.push(EventRule::new(g.clone()));
+            }
+            for f in &self.filters {
+                rules.push(EventRule {
+                    filter: Some(f.clone()),
+                    ..EventRule::new(g.clone())
+                });
+            }
+        }
+        rules
+    }
 }
 
 impl Session {
     /// Create the trace directory, the channel and the socket, and start
     /// accepting apps.
     pub fn start(cfg: SessionConfig) -> Result<Session, Error> {
-        let filters = cfg
-            .filters
-            .iter()
-            .map(|f| {
-                // Compiled without schema too, for the language's errors
-                // (each event's schema only adds "never matches" verdicts).
-                ltt_filter::parse(f)
-                    .and_then(|ast| ltt_filter::compile(&ast, None).map(|_| ast))
-                    .map_err(|e| Error::Config(format!("invalid filter:\n{e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let uid = sys::uid();
-        let trace_dir = cfg
-            .output
-            .join("ust")
-            .join("uid")
-            .join(uid.to_string())
-            .join("64-bit");
-        if trace_dir.join("metadata").exists() {
-            return Err(Error::TraceExists(trace_dir));
-        }
-        std::fs::create_dir_all(&trace_dir).map_err(io_err(&trace_dir))?;
-        let uuid = sys::random_uuid().map_err(io_err(Path::new("getrandom")))?;
-        let env = Arc::new(TraceEnv {
+        let recording = Arc::new(Recording::start(RecordingConfig {
+            output: cfg.output.clone(),
             trace_name: cfg.trace_name.clone(),
-            created: sys::LocalTime::now(),
-            hostname: sys::hostname(),
-            uid,
-            uuid,
-            clock_offset_ns: sys::monotonic_offset_ns(),
-            clock_uuid: sys::boot_id(),
-        });
-        let subbuf_size = pow2_at_least(cfg.subbuf_size, 4096)?;
-        let num_subbufs = pow2_at_least(cfg.num_subbufs, 2)?;
-        let channel = Arc::new(Channel::create(&Config {
-            subbuf_size,
-            num_subbufs,
-            // The smallest record (no payload) is 39 bytes.
-            max_records: (subbuf_size / 32)
-                .next_power_of_two()
-                .clamp(16, ltt_ringbuf::MAX_RECORDS_LIMIT),
-            mode: Mode::Discard,
-            reserve: Reserve::Rseq,
-            stream_id: 0,
-            uuid,
-            ..Config::default()
+            rules: cfg.rules(),
+            subbuf_size: cfg.subbuf_size,
+            num_subbufs: cfg.num_subbufs,
+            overwrite: false,
         })?);
-        // Best effort: without it, apps only fault pages in more slowly.
-        let _ = sys::preallocate(channel.fd(), channel.size());
-        let registry = Arc::new(Mutex::new(Registry::with_filters(
-            cfg.event_globs.clone(),
-            filters,
-        )));
-        write_metadata(
-            &trace_dir,
-            &env,
-            &registry.lock().unwrap_or_else(|e| e.into_inner()),
-        )?;
-
         let socket_dir = make_socket_dir(&cfg)?;
         let socket_path = socket_dir.join(SOCKET_NAME);
         let listener = UnixListener::bind(&socket_path).map_err(io_err(&socket_path))?;
-
-        let md_dir = trace_dir.clone();
-        let md_env = env.clone();
-        let warnings = Arc::new(Mutex::new(Vec::new()));
-        let md_warnings = warnings.clone();
-        let shared = Arc::new(apps::Shared {
-            channel: channel.clone(),
-            registry: registry.clone(),
-            apps: Mutex::new(Vec::new()),
-            stop: AtomicBool::new(false),
-            on_new_classes: Box::new(move |reg| {
-                if let Err(e) = write_metadata(&md_dir, &md_env, reg) {
-                    md_warnings
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(format!("metadata not updated: {e}"));
-                }
-            }),
-            warnings,
-        });
-
-        let consumer_stop = Arc::new(AtomicBool::new(false));
-        let consumer = {
-            let (ch, reg, dir, stop) = (
-                channel.clone(),
-                registry.clone(),
-                trace_dir.clone(),
-                consumer_stop.clone(),
-            );
-            std::thread::Builder::new()
-                .name("ltt-consumer".into())
-                .spawn(move || consumer::run(ch, reg, dir, stop))
-                .map_err(io_err(Path::new("consumer thread")))?
-        };
-        let listener = {
-            let shared = shared.clone();
-            std::thread::Builder::new()
-                .name("ltt-listener".into())
-                .spawn(move || apps::listen(listener, shared))
-                .map_err(io_err(Path::new("listener thread")))?
-        };
+        let hub = Arc::new(hub::Hub::default());
+        hub.activate(recording.clone());
+        let listener = hub
+            .serve(listener)
+            .map_err(io_err(Path::new("listener thread")))?;
         Ok(Session {
-            shared,
-            env,
-            trace_dir,
+            hub,
+            recording,
             socket_dir,
             socket_path,
             listener: Some(listener),
-            consumer: Some(consumer),
-            consumer_stop,
         })
     }
 
@@ -364,97 +272,32 @@ impl Session {
 
     /// The CTF trace directory.
     pub fn trace_dir(&self) -> &Path {
-        &self.trace_dir
+        self.recording.trace_dir()
     }
 
-    /// Give up before anything was traced: remove what `start` created (the
-    /// metadata and the directories it made, if empty).
+    /// Give up before anything was traced: remove what `start` created.
     pub fn abandon(self) {
-        let _ = std::fs::remove_file(self.trace_dir.join("metadata"));
-        let mut dir = Some(self.trace_dir.as_path());
-        for _ in 0..4 {
-            match dir {
-                Some(d) if std::fs::remove_dir(d).is_ok() => dir = d.parent(),
-                _ => break,
-            }
-        }
+        self.hub.shutdown();
+        self.recording.abandon();
     }
 
-    /// Stop accepting apps, flush every buffer, write the remaining packets
-    /// and the final metadata.
+    /// Stop the apps' tracing, flush every buffer, write the remaining
+    /// packets and the final metadata.
     pub fn stop(mut self) -> Result<Summary, Error> {
-        self.shared.stop.store(true, Ordering::Release);
+        self.hub.deactivate();
+        self.hub.shutdown();
         if let Some(l) = self.listener.take() {
-            let handlers = l.join().map_err(|_| Error::ThreadPanicked("listener"))?;
-            for h in handlers {
-                h.join().map_err(|_| Error::ThreadPanicked("app"))?;
-            }
+            l.join().map_err(|_| Error::ThreadPanicked("listener"))?;
         }
-        self.consumer_stop.store(true, Ordering::Release);
-        let report = self
-            .consumer
-            .take()
-            .expect("consumer runs until stop")
-            .join()
-            .map_err(|_| Error::ThreadPanicked("consumer"))??;
-
-        let reg = self
-            .shared
-            .registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let metadata_bytes = write_metadata(&self.trace_dir, &self.env, &reg)?;
-        let mut events: Vec<(String, u64)> = Vec::new();
-        for id in 0..reg.len() as u32 {
-            let name = reg.name(id).unwrap_or_default();
-            let n = report.counts.get(id as usize).copied().unwrap_or(0);
-            match events.iter_mut().find(|(e, _)| e == name) {
-                Some((_, c)) => *c += n,
-                None => events.push((name.to_string(), n)),
-            }
-        }
-        drop(reg);
-        events.sort();
-        let ch = &self.shared.channel;
-        let discarded = (0..ch.num_streams())
-            .map(|s| ch.stream_stats(s).total())
-            .sum();
-        let mut warnings = std::mem::take(
-            &mut *self
-                .shared
-                .warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        warnings.extend(report.warnings);
-        if report.undecodable_packets > 0 {
-            warnings.push(format!(
-                "{} packets held records the consumer could not count",
-                report.undecodable_packets
-            ));
-        }
-        Ok(Summary {
-            trace_dir: self.trace_dir.clone(),
-            recorded: events.iter().map(|(_, n)| n).sum(),
-            events,
-            discarded,
-            bytes: report.bytes + metadata_bytes,
-            stream_files: report.files,
-            apps: self
-                .shared
-                .apps
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-            warnings,
-        })
+        let mut summary = self.recording.finish()?;
+        summary.warnings.extend(self.hub.take_warnings());
+        Ok(summary)
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        self.consumer_stop.store(true, Ordering::Release);
+        self.hub.shutdown();
         let _ = std::fs::remove_dir_all(&self.socket_dir);
     }
 }

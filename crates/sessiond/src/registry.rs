@@ -13,7 +13,7 @@ use ltt_ctf::write::SchemaBuilder;
 use ltt_ust::proto::{EventIds, WireEvent, WireKind};
 use ltt_ust::{IntKind, PROCNAME_LEN};
 
-use crate::glob::glob_match;
+use crate::rules::EventRule;
 use crate::sys::LocalTime;
 
 /// Most event classes one trace accepts (apps cannot grow it without bound).
@@ -45,51 +45,54 @@ enum Step {
 struct Class {
     schema: WireEvent,
     steps: Vec<Step>,
-    /// The session's filters compiled against this class, serialized; only
-    /// those that may match. `None`: the session has no filter.
-    filters: Option<Vec<Vec<u8>>>,
+    /// What apps are told about this class under the current rules.
+    state: EventIds,
+}
+
+/// A rule with its filter parsed.
+#[derive(Debug)]
+struct Rule {
+    rule: EventRule,
+    filter: Option<ltt_filter::Ast>,
 }
 
 /// Registered event classes (id = index) and the session's event rules.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Registry {
     classes: Vec<Class>,
     by_schema: HashMap<WireEvent, u32>,
-    globs: Vec<String>,
-    filters: Vec<ltt_filter::Ast>,
+    rules: Vec<Rule>,
 }
 
 impl Registry {
-    /// A registry enabling the events whose names match one of `globs`
-    /// (LTTng globs: `*` matches anything, `\*` a star).
-    pub fn new(globs: Vec<String>) -> Registry {
-        Registry::with_filters(globs, Vec::new())
+    /// A registry whose events are enabled by `rules`; the error names a
+    /// filter that does not compile.
+    pub fn new(rules: Vec<EventRule>) -> Result<Registry, String> {
+        let mut r = Registry::default();
+        r.set_rules(rules)?;
+        Ok(r)
     }
 
-    /// A registry whose enabled events are also filtered: an event is
-    /// recorded when one of `filters` accepts it (LTTng's several
-    /// `enable-event --filter` rules). No filter: every hit is recorded.
-    pub fn with_filters(globs: Vec<String>, filters: Vec<ltt_filter::Ast>) -> Registry {
-        Registry {
-            classes: Vec::new(),
-            by_schema: HashMap::new(),
-            globs,
-            filters,
+    /// Replace the rules and recompute every class's state (nothing
+    /// changes if a filter is invalid).
+    pub fn set_rules(&mut self, rules: Vec<EventRule>) -> Result<(), String> {
+        self.rules = rules
+            .into_iter()
+            .map(|rule| {
+                let filter = rule.filter.as_deref().map(parse_filter).transpose()?;
+                Ok(Rule { rule, filter })
+            })
+            .collect::<Result<_, String>>()?;
+        for i in 0..self.classes.len() {
+            self.classes[i].state = self.state_of(i as u32, &self.classes[i].schema);
         }
+        Ok(())
     }
 
     /// The id of `event` (the same for every app declaring it identically;
-    /// a different schema under the same name gets its own id) and whether
-    /// the session enables it. `None` when the trace has no room left.
-    pub fn register(&mut self, event: WireEvent) -> Option<(u32, bool)> {
-        self.register_with_filters(event)
-            .map(|ids| (ids.id, ids.enabled))
-    }
-
-    /// [`register`](Self::register), with the serialized filters the app
-    /// must apply to the event. An event no filter can match is disabled.
-    pub fn register_with_filters(&mut self, event: WireEvent) -> Option<EventIds> {
-        let enabled = self.globs.iter().any(|g| glob_match(g, &event.name));
+    /// a different schema under the same name gets its own id) and what the
+    /// app must do with it. `None` when the trace has no room left.
+    pub fn register(&mut self, event: WireEvent) -> Option<EventIds> {
         let id = match self.by_schema.get(&event) {
             Some(&id) => id,
             None => {
@@ -97,27 +100,51 @@ impl Registry {
                     return None;
                 }
                 let id = self.classes.len() as u32;
-                let steps = steps(&event);
-                let filters =
-                    (!self.filters.is_empty()).then(|| compile_filters(&self.filters, &event));
+                let state = self.state_of(id, &event);
                 self.by_schema.insert(event.clone(), id);
                 self.classes.push(Class {
+                    steps: steps(&event),
                     schema: event,
-                    steps,
-                    filters,
+                    state,
                 });
                 id
             }
         };
-        let filters = self.classes[id as usize].filters.clone();
-        Some(match filters {
-            None => EventIds::new(id, enabled),
-            Some(f) => EventIds {
-                id,
-                enabled: enabled && !f.is_empty(),
-                filters: if enabled { f } else { Vec::new() },
-            },
-        })
+        Some(self.classes[id as usize].state.clone())
+    }
+
+    /// What apps are told about class `id`.
+    pub fn state(&self, id: u32) -> Option<&EventIds> {
+        self.classes.get(id as usize).map(|c| &c.state)
+    }
+
+    /// Enabled when an enabled rule selects the event; filtered unless one
+    /// of those rules has no filter; filters that cannot match this
+    /// event's schema are left out (none left: disabled).
+    fn state_of(&self, id: u32, ev: &WireEvent) -> EventIds {
+        let selecting: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.rule.enabled && r.rule.selects(&ev.name, ev.loglevel))
+            .collect();
+        if selecting.is_empty() {
+            return EventIds::new(id, false);
+        }
+        if selecting.iter().any(|r| r.filter.is_none()) {
+            return EventIds::new(id, true);
+        }
+        let schema = filter_schema(ev);
+        let filters: Vec<Vec<u8>> = selecting
+            .iter()
+            .filter_map(|r| ltt_filter::compile(r.filter.as_ref()?, Some(&schema)).ok())
+            .filter(|b| !b.never_matches())
+            .map(|b| b.to_bytes())
+            .collect();
+        EventIds {
+            id,
+            enabled: !filters.is_empty(),
+            filters,
+        }
     }
 
     /// Number of event classes.
@@ -228,16 +255,12 @@ fn filter_schema(ev: &WireEvent) -> ltt_filter::Schema {
     schema.with_ust_contexts()
 }
 
-/// `filters` compiled for `ev` and serialized, leaving out those that can
-/// never match it (unknown field, type mismatch...).
-fn compile_filters(filters: &[ltt_filter::Ast], ev: &WireEvent) -> Vec<Vec<u8>> {
-    let schema = filter_schema(ev);
-    filters
-        .iter()
-        .filter_map(|ast| ltt_filter::compile(ast, Some(&schema)).ok())
-        .filter(|b| !b.never_matches())
-        .map(|b| b.to_bytes())
-        .collect()
+/// Parse a filter and compile it without schema, for the language's
+/// errors (each event's schema only adds "never matches" verdicts).
+pub fn parse_filter(expr: &str) -> Result<ltt_filter::Ast, String> {
+    ltt_filter::parse(expr)
+        .and_then(|ast| ltt_filter::compile(&ast, None).map(|_| ast))
+        .map_err(|e| format!("invalid filter:\n{e}"))
 }
 
 fn steps(ev: &WireEvent) -> Vec<Step> {
@@ -397,7 +420,7 @@ mod tests {
 
     #[test]
     fn ids_globs_and_record_lengths() {
-        let mut r = Registry::new(vec!["demo:*".into()]);
+        let mut r = Registry::new(vec![EventRule::new("demo:*")]).unwrap();
         let a = ev(
             "demo:a",
             vec![
@@ -408,9 +431,12 @@ mod tests {
                 },
             ],
         );
-        assert_eq!(r.register(a.clone()), Some((0, true)));
-        assert_eq!(r.register(a), Some((0, true)));
-        assert_eq!(r.register(ev("other:b", vec![])), Some((1, false)));
+        assert_eq!(r.register(a.clone()), Some(EventIds::new(0, true)));
+        assert_eq!(r.register(a), Some(EventIds::new(0, true)));
+        assert_eq!(r.register(ev("other:b", vec![])), Some(EventIds::new(1, false)));
+        // New rules apply to classes already registered.
+        r.set_rules(vec![EventRule::new("other:*")]).unwrap();
+        assert!(!r.state(0).unwrap().enabled && r.state(1).unwrap().enabled);
         let mut rec = vec![0xff, 0xff, 0, 0, 0, 0];
         rec.extend_from_slice(&[0; 8 + 8 + PROCNAME_LEN]);
         rec.extend_from_slice(&7i32.to_le_bytes());
@@ -438,30 +464,38 @@ mod tests {
 
     #[test]
     fn filters_are_compiled_per_class() {
-        let filters = ["f0 > 5", "$ctx.procname == \"x*\"", "nope == 1"]
-            .iter()
-            .map(|e| ltt_filter::parse(e).unwrap())
-            .collect();
-        let mut r = Registry::with_filters(vec!["demo:*".into()], filters);
+        let rule = |pattern: &str, filter: Option<&str>| EventRule {
+            filter: filter.map(String::from),
+            ..EventRule::new(pattern)
+        };
+        let mut r = Registry::new(vec![
+            rule("demo:*", Some("f0 > 5")),
+            rule("demo:*", Some("$ctx.procname == \"x*\"")),
+            rule("demo:*", Some("nope == 1")),
+        ])
+        .unwrap();
         let a = ev("demo:a", vec![WireKind::Int(IntKind::new(32, true))]);
-        let ids = r.register_with_filters(a).unwrap();
+        let ids = r.register(a).unwrap();
         assert!(ids.enabled);
         // `nope` is no field of demo:a: that filter never matches, left out.
         assert_eq!(ids.filters.len(), 2);
         let b = ltt_filter::Bytecode::from_bytes(&ids.filters[0]).unwrap();
         assert!(b.is_schema_bound());
         // Not enabled: no filter sent.
-        let other = r.register_with_filters(ev("other:b", vec![])).unwrap();
+        let other = r.register(ev("other:b", vec![])).unwrap();
         assert!(!other.enabled && other.filters.is_empty());
+        // A matching rule without filter records every hit.
+        r.set_rules(vec![rule("demo:*", Some("f0 > 5")), rule("demo:a", None)])
+            .unwrap();
+        assert!(r.state(0).unwrap().enabled && r.state(0).unwrap().filters.is_empty());
         // Only filters that cannot match: disabled.
-        let mut r = Registry::with_filters(
-            vec!["*".into()],
-            vec![ltt_filter::parse("missing == 1").unwrap()],
-        );
-        assert!(
-            !r.register_with_filters(ev("demo:c", vec![]))
-                .unwrap()
-                .enabled
-        );
+        let mut r = Registry::new(vec![rule("*", Some("missing == 1"))]).unwrap();
+        assert!(!r.register(ev("demo:c", vec![])).unwrap().enabled);
+        // A disabled rule enables nothing; a bad filter is refused.
+        let mut off = EventRule::new("*");
+        off.enabled = false;
+        let mut r = Registry::new(vec![off]).unwrap();
+        assert!(!r.register(ev("demo:c", vec![])).unwrap().enabled);
+        assert!(Registry::new(vec![rule("*", Some("a ==")),]).is_err());
     }
 }

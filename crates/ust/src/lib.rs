@@ -59,7 +59,8 @@ pub use schema::{
 #[doc(hidden)]
 pub use tracer::Hit;
 pub use tracer::{
-    is_tracing, CallSite, Provider, DEBUG_ENV, PROCNAME_LEN, RECORD_PREFIX, SOCKET_ENV,
+    app_socket_path, daemon_dir, is_tracing, CallSite, Provider, APP_SOCKET_NAME, DEBUG_ENV,
+    HOME_ENV, PROCNAME_LEN, RECORD_PREFIX, SOCKET_ENV,
 };
 
 /// Declares a provider and its events.

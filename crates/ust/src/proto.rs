@@ -7,17 +7,26 @@
 //! payload = type:u8 body                      (integers little-endian,
 //!                                              strings = len:u16 + UTF-8)
 //! app → daemon  HELLO     magic:u64 version:u16 pid:u32 uid:u32 bits:u8 procname:str
-//! daemon → app  WELCOME   version:u16 status:u8      then, if status = 0, the
-//!                                                    channel memfd (SCM_RIGHTS)
-//! app → daemon  PROVIDER  name:str n:u16 event*n
+//! daemon → app  WELCOME   version:u16 status:u8
+//! app → daemon  PROVIDER  name:str n:u16 event*n     providers are numbered
+//!                                                    0, 1, … in sending order
 //!     event     = name:str loglevel:u8 n:u16 field*n
 //!     field     = name:str kind
 //!     kind      = 1 int | 2 (f32) | 3 (f64) | 4 (string) | 5 int len:u32
 //!               | 6 int (sequence) | 7 int n:u16 (label:str start:i128 end:i128)*n
 //!     int       = bits:u8 flags:u8 (1 signed, 2 hex, 4 big-endian, 8 text)
-//! daemon → app  IDS       n:u16 ids*n                one per event, in order
+//! daemon → app  STATES    provider:u32 n:u16 ids*n   one per event, in order
 //!     ids       = id:u32 enabled:u8 nf:u16 (len:u32 bytecode[len])*nf
+//! daemon → app  CHANNEL                              then the channel memfd
+//!                                                    (SCM_RIGHTS): write there
+//! daemon → app  SYNC      seq:u32                    the app answers SYNC seq
+//! app → daemon  SYNC      seq:u32                    once all before is applied
 //! ```
+//!
+//! The connection lives as long as the app: after the handshake the daemon
+//! may send STATES, CHANNEL and SYNC at any time (a session starts, an
+//! event rule changes, a session stops), and a thread of the app applies
+//! them in order. The daemon answers each PROVIDER with its STATES.
 //!
 //! An enabled event with filters (`ltt record --filter`) is recorded only
 //! when one of its filters' bytecodes ([`ltt_filter::Bytecode::to_bytes`],
@@ -35,7 +44,7 @@ use crate::schema::{EventDesc, FieldKind, IntKind};
 /// First field of HELLO.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LTTUST\0\0");
 /// Protocol version; a daemon refuses other versions.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 1 << 20;
 /// Largest number of events in one provider, fields in one event, entries
@@ -47,7 +56,9 @@ pub const MAX_ARRAY_LEN: u32 = 1 << 20;
 pub const MSG_HELLO: u8 = 1;
 pub const MSG_WELCOME: u8 = 2;
 pub const MSG_PROVIDER: u8 = 3;
-pub const MSG_IDS: u8 = 4;
+pub const MSG_STATES: u8 = 4;
+pub const MSG_CHANNEL: u8 = 5;
+pub const MSG_SYNC: u8 = 6;
 
 /// WELCOME status: the app may trace; the channel fd follows.
 pub const STATUS_OK: u8 = 0;
@@ -454,7 +465,7 @@ pub fn decode_provider(p: &[u8]) -> Result<Provider, ProtoError> {
     Ok(Provider { name, events })
 }
 
-/// One event's entry in IDS: its id, whether the session enables it, and
+/// One event's entry in STATES: its id, whether the session enables it, and
 /// the serialized filters of an enabled event (none: record every hit).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventIds {
@@ -474,10 +485,10 @@ impl EventIds {
     }
 }
 
-/// IDS: one entry per event of the provider, in order.
-pub fn encode_ids(ids: &[EventIds]) -> Vec<u8> {
-    let mut e = Enc::new(MSG_IDS);
-    e.u16(ids.len() as u16);
+/// STATES of provider number `provider`: one entry per event, in order.
+pub fn encode_states(provider: u32, ids: &[EventIds]) -> Vec<u8> {
+    let mut e = Enc::new(MSG_STATES);
+    e.u32(provider).u16(ids.len() as u16);
     for x in ids {
         e.u32(x.id).u8(x.enabled as u8).u16(x.filters.len() as u16);
         for f in &x.filters {
@@ -488,11 +499,14 @@ pub fn encode_ids(ids: &[EventIds]) -> Vec<u8> {
     e.0
 }
 
-pub fn decode_ids(p: &[u8]) -> Result<Vec<EventIds>, ProtoError> {
+/// Decode the body of STATES (after its type byte): the provider number
+/// and its events' states.
+pub fn decode_states(p: &[u8]) -> Result<(u32, Vec<EventIds>), ProtoError> {
     let mut d = Dec::new(p);
-    if d.u8()? != MSG_IDS {
-        return Err(ProtoError("expected IDS"));
+    if d.u8()? != MSG_STATES {
+        return Err(ProtoError("expected STATES"));
     }
+    let provider = d.u32()?;
     let n = d.count()?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -511,7 +525,27 @@ pub fn decode_ids(p: &[u8]) -> Result<Vec<EventIds>, ProtoError> {
         });
     }
     d.end()?;
-    Ok(out)
+    Ok((provider, out))
+}
+
+pub fn encode_channel() -> Vec<u8> {
+    vec![MSG_CHANNEL]
+}
+
+pub fn encode_sync(seq: u32) -> Vec<u8> {
+    let mut e = Enc::new(MSG_SYNC);
+    e.u32(seq);
+    e.0
+}
+
+pub fn decode_sync(p: &[u8]) -> Result<u32, ProtoError> {
+    let mut d = Dec::new(p);
+    if d.u8()? != MSG_SYNC {
+        return Err(ProtoError("expected SYNC"));
+    }
+    let seq = d.u32()?;
+    d.end()?;
+    Ok(seq)
 }
 
 #[cfg(test)]
@@ -566,7 +600,7 @@ mod tests {
     }
 
     #[test]
-    fn hello_and_ids_round_trip() {
+    fn hello_states_sync_round_trip() {
         let h = Hello {
             pid: 7,
             uid: 1000,
@@ -582,11 +616,13 @@ mod tests {
             },
             EventIds::new(4, false),
         ];
-        let bytes = encode_ids(&ids);
-        assert_eq!(decode_ids(&bytes).unwrap(), ids);
+        let bytes = encode_states(9, &ids);
+        assert_eq!(decode_states(&bytes).unwrap(), (9, ids));
         for n in 0..bytes.len() {
-            assert!(decode_ids(&bytes[..n]).is_err());
+            assert!(decode_states(&bytes[..n]).is_err());
         }
+        assert_eq!(decode_sync(&encode_sync(77)).unwrap(), 77);
+        assert!(decode_sync(&encode_channel()).is_err());
         assert_eq!(decode_welcome(&encode_welcome(STATUS_OK)).unwrap(), 0);
     }
 }

@@ -4,14 +4,17 @@
 //! A call site's state starts as "unregistered", which the fast check
 //! treats like "enabled": the first hit takes the slow path, registers the
 //! whole provider (connecting to the daemon if this is the process's first
-//! provider), and leaves the state at "enabled" or "disabled" for good.
+//! provider) and waits, boundedly, for the daemon's verdict. From then on a
+//! listener thread applies what the daemon sends: events enabled or
+//! disabled by `ltt enable-event`, new channels when a session starts.
+//! Without a daemon every event stays disabled for good.
 
 use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU8, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use ltt_filter::{Bytecode, FieldSource, Value};
@@ -21,8 +24,13 @@ use crate::proto;
 use crate::schema::{EventDesc, Out};
 
 /// Environment variable naming the session daemon's socket (set by
-/// `ltt record`). Unset: tracing stays off and costs one load per call site.
+/// `ltt record`). Unset: the user's daemon at [`app_socket_path`], if any.
 pub const SOCKET_ENV: &str = "LTT_UST_SOCKET";
+/// Environment variable naming the per-user daemon's directory (default
+/// `~/.ltt`, and `/run/ltt` for root).
+pub const HOME_ENV: &str = "LTT_HOME";
+/// Name of the daemon's app socket in its directory.
+pub const APP_SOCKET_NAME: &str = "app.sock";
 /// Set to `1` to print why registration failed (the app runs on anyway).
 pub const DEBUG_ENV: &str = "LTT_UST_DEBUG";
 
@@ -59,8 +67,10 @@ pub const PROCNAME_LEN: usize = 17;
 pub struct CallSite {
     state: AtomicU8,
     id: AtomicU32,
-    /// Set at registration for an event with filters (state `FILTERED`).
-    filters: OnceLock<Box<[Bytecode]>>,
+    /// The filters of state `FILTERED` (null otherwise). Replaced ones are
+    /// leaked: a concurrent hit may still be reading them, and filters
+    /// change only when a user changes the session's rules.
+    filters: AtomicPtr<Box<[Bytecode]>>,
     desc: &'static EventDesc,
     provider: &'static Provider,
 }
@@ -71,7 +81,7 @@ impl CallSite {
         CallSite {
             state: AtomicU8::new(UNREGISTERED),
             id: AtomicU32::new(0),
-            filters: OnceLock::new(),
+            filters: AtomicPtr::new(std::ptr::null_mut()),
             desc,
             provider,
         }
@@ -130,11 +140,15 @@ impl CallSite {
     #[doc(hidden)]
     #[inline(never)]
     pub fn filter_accepts(&self, fields: &[Value<'_>]) -> bool {
-        let (Some(filters), Some(tracer)) =
-            (self.filters.get(), TRACER.get().and_then(Option::as_ref))
-        else {
+        let filters = self.filters.load(Ordering::Acquire);
+        let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
             return false;
         };
+        if filters.is_null() {
+            return false;
+        }
+        // SAFETY: non-null filters were leaked by `set_state`: never freed.
+        let filters: &[Bytecode] = unsafe { &*filters };
         let source = HitSource {
             fields,
             procname: &tracer.procname,
@@ -149,10 +163,11 @@ impl CallSite {
         let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
             return;
         };
+        let Some(channel) = tracer.channel() else {
+            return;
+        };
         let id = self.id.load(Ordering::Relaxed);
-        let Ok(mut r) = tracer
-            .channel
-            .reserve(RECORD_PREFIX + payload_len, ltt_ringbuf::monotonic_ns)
+        let Ok(mut r) = channel.reserve(RECORD_PREFIX + payload_len, ltt_ringbuf::monotonic_ns)
         else {
             return;
         };
@@ -171,28 +186,30 @@ impl CallSite {
         r.commit();
     }
 
-    /// Apply what the daemon said about this event at registration.
-    fn set_registered(&self, ids: Option<&proto::EventIds>) {
-        let Some(ids) = ids else {
+    /// Apply what the daemon says about this event (`None`: disabled).
+    fn set_state(&self, ids: Option<&proto::EventIds>) {
+        let Some(ids) = ids.filter(|ids| ids.enabled) else {
             self.state.store(DISABLED, Ordering::Release);
             return;
         };
+        // Disabled while the id and filters change, so that no hit sees a
+        // new id with old filters.
+        self.state.store(DISABLED, Ordering::Release);
         self.id.store(ids.id, Ordering::Relaxed);
-        let state = if !ids.enabled {
-            DISABLED
-        } else if ids.filters.is_empty() {
+        let state = if ids.filters.is_empty() {
             ENABLED
         } else {
-            let parsed: Result<Vec<Bytecode>, _> = ids
+            match ids
                 .filters
                 .iter()
                 .map(|b| Bytecode::from_bytes(b))
-                .collect();
-            match parsed {
-                Ok(f) => match self.filters.set(f.into_boxed_slice()) {
-                    Ok(()) => FILTERED,
-                    Err(_) => DISABLED,
-                },
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(f) => {
+                    let new = Box::into_raw(Box::new(f.into_boxed_slice()));
+                    self.filters.store(new, Ordering::Release);
+                    FILTERED
+                }
                 Err(e) => {
                     debug(&format!(
                         "{}: filter refused, event disabled: {e}",
@@ -277,9 +294,10 @@ impl Provider {
     }
 
     /// Register now rather than at the first hit (keeps the handshake out
-    /// of timed code). Idempotent; never fails: without a daemon, every
-    /// event of the provider is disabled.
-    pub fn register(&self) {
+    /// of timed code). Idempotent; never fails and never blocks for long:
+    /// without a daemon, or if it does not answer in time, the events stay
+    /// disabled until the daemon says otherwise.
+    pub fn register(&'static self) {
         if self.registered.load(Ordering::Acquire) {
             return;
         }
@@ -290,28 +308,62 @@ impl Provider {
         if self.registered.load(Ordering::Acquire) {
             return;
         }
-        let ids = tracer().and_then(|t| match t.register_provider(self) {
-            Ok(ids) => Some(ids),
-            Err(e) => {
-                debug(&format!("provider {} not registered: {e}", self.name));
-                None
-            }
-        });
-        for (i, site) in self.events.iter().enumerate() {
-            site.set_registered(ids.as_ref().and_then(|ids| ids.get(i)));
+        let outcome = match tracer() {
+            Some(t) => t.register_provider(self),
+            None => Err(std::io::Error::other("no session daemon")),
+        };
+        if let Err(e) = outcome {
+            debug(&format!("provider {}: {e}", self.name));
+        }
+        for site in self.events {
+            // A verdict that arrives late still applies (the listener).
+            let _ = site.state.compare_exchange(
+                UNREGISTERED,
+                DISABLED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
         }
         self.registered.store(true, Ordering::Release);
     }
 }
 
-/// The process's tracing session: the daemon connection and the channel.
+/// The per-user daemon's directory: `$LTT_HOME`, else `/run/ltt` for root
+/// and `~/.ltt` for other users.
+pub fn daemon_dir() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(home));
+    }
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        return Some(PathBuf::from("/run/ltt"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ltt"))
+}
+
+/// The socket an app connects to: `$LTT_UST_SOCKET` (a one-shot `ltt
+/// record` session), else the per-user daemon's.
+pub fn app_socket_path() -> Option<PathBuf> {
+    match std::env::var_os(SOCKET_ENV).filter(|s| !s.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => daemon_dir().map(|d| d.join(APP_SOCKET_NAME)),
+    }
+}
+
+/// The process's link to the session daemon and the channel it writes to.
 struct Tracer {
     /// The process that connected: a forked child shares the socket, so it
     /// must not talk on it (its messages would interleave with the parent's).
     pid: i32,
+    /// Writing half (the listener thread does all the reading).
     conn: Mutex<UnixStream>,
-    channel: Channel,
+    /// The active session's channel, null between sessions. Replaced ones
+    /// are leaked: a hit in progress may still be writing into them.
+    channel: AtomicPtr<Channel>,
     procname: [u8; PROCNAME_LEN],
+    /// Providers sent to the daemon, by number, and whether it answered.
+    providers: Mutex<Vec<(&'static Provider, bool)>>,
+    answered: Condvar,
 }
 
 static TRACER: OnceLock<Option<Tracer>> = OnceLock::new();
@@ -336,7 +388,8 @@ fn vtid() -> i32 {
 }
 
 /// After `fork`, the child has a new pid and its only thread a new tid;
-/// the buffers stay shared, so its records simply carry the new ids.
+/// the buffers stay shared, so its records simply carry the new ids. (The
+/// child has no listener: its events keep the state they had at fork.)
 extern "C" fn after_fork_in_child() {
     // SAFETY: getpid has no preconditions.
     VPID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
@@ -356,21 +409,24 @@ pub fn is_tracing() -> bool {
 }
 
 fn tracer() -> Option<&'static Tracer> {
-    TRACER
+    let tracer = TRACER
         .get_or_init(|| {
-            let path = std::env::var_os(SOCKET_ENV)?;
-            match connect(Path::new(&path)) {
+            let path = app_socket_path()?;
+            match connect(&path) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     debug(&format!(
                         "not tracing: session daemon at {}: {e}",
-                        Path::new(&path).display()
+                        path.display()
                     ));
                     None
                 }
             }
         })
-        .as_ref()
+        .as_ref()?;
+    static LISTENER: std::sync::Once = std::sync::Once::new();
+    LISTENER.call_once(|| tracer.spawn_listener());
+    Some(tracer)
 }
 
 fn procname() -> [u8; PROCNAME_LEN] {
@@ -464,22 +520,33 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
     if status != proto::STATUS_OK {
         return Err(std::io::Error::other("the session daemon refused tracing"));
     }
-    let fd = ltt_ringbuf::recv_fd(&sock)?;
-    let channel = Channel::open(fd).map_err(std::io::Error::other)?;
+    // From now on only the listener reads, and it waits for as long as
+    // the daemon lives.
+    sock.set_read_timeout(None)?;
     VPID.store(pid, Ordering::Relaxed);
     // SAFETY: registers a plain extern "C" function with no arguments.
     unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
     Ok(Tracer {
         pid,
         conn: Mutex::new(sock),
-        channel,
+        channel: AtomicPtr::new(std::ptr::null_mut()),
         procname,
+        providers: Mutex::new(Vec::new()),
+        answered: Condvar::new(),
     })
 }
 
 impl Tracer {
-    /// Send the provider's schema, get an id and enable state per event.
-    fn register_provider(&self, p: &Provider) -> std::io::Result<Vec<proto::EventIds>> {
+    #[inline(always)]
+    fn channel(&self) -> Option<&'static Channel> {
+        let ch = self.channel.load(Ordering::Acquire);
+        // SAFETY: non-null channels were leaked by `apply`: never freed.
+        (!ch.is_null()).then(|| unsafe { &*ch })
+    }
+
+    /// Send the provider's schema and wait (at most `STEP_TIMEOUT`) for
+    /// the daemon's STATES, which the listener applies.
+    fn register_provider(&self, p: &'static Provider) -> std::io::Result<()> {
         // SAFETY: getpid has no preconditions.
         if unsafe { libc::getpid() } != self.pid {
             return Err(std::io::Error::other(
@@ -487,12 +554,92 @@ impl Tracer {
             ));
         }
         let descs: Vec<&EventDesc> = p.events.iter().map(|s| s.desc).collect();
-        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        proto::write_frame(&mut *conn, &proto::encode_provider(p.name, &descs))?;
-        let ids = proto::decode_ids(&proto::read_frame(&mut *conn)?)?;
-        if ids.len() != descs.len() {
-            return Err(proto::ProtoError("wrong number of ids").into());
+        let number = {
+            let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+            let mut providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+            providers.push((p, false));
+            proto::write_frame(&mut *conn, &proto::encode_provider(p.name, &descs))?;
+            providers.len() - 1
+        };
+        let providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        let (providers, _) = self
+            .answered
+            .wait_timeout_while(providers, STEP_TIMEOUT, |ps| !ps[number].1)
+            .unwrap_or_else(|e| e.into_inner());
+        if providers[number].1 {
+            Ok(())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the session daemon did not answer",
+            ))
         }
-        Ok(ids)
+    }
+
+    fn spawn_listener(&'static self) {
+        let spawned = self.conn.lock().unwrap_or_else(|e| e.into_inner()).try_clone().and_then(|sock| {
+            std::thread::Builder::new()
+                .name("ltt-ust-listener".into())
+                .spawn(move || self.listen(sock))
+        });
+        if let Err(e) = spawned {
+            debug(&format!("not tracing: no listener thread: {e}"));
+            self.disable_all();
+        }
+    }
+
+    /// Apply the daemon's messages until it goes away; then stop tracing
+    /// (the app runs on, never blocked by a dead daemon).
+    fn listen(&self, mut sock: UnixStream) {
+        loop {
+            let applied = proto::read_frame(&mut sock).and_then(|frame| self.apply(&frame, &sock));
+            if let Err(e) = applied {
+                debug(&format!("session daemon connection closed: {e}"));
+                break;
+            }
+        }
+        self.disable_all();
+    }
+
+    fn apply(&self, frame: &[u8], sock: &UnixStream) -> std::io::Result<()> {
+        match frame.first() {
+            Some(&proto::MSG_STATES) => {
+                let (number, states) = proto::decode_states(frame)?;
+                let mut providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+                let Some((provider, answered)) = providers.get_mut(number as usize) else {
+                    return Err(proto::ProtoError("STATES for an unknown provider").into());
+                };
+                if states.len() != provider.events.len() {
+                    return Err(proto::ProtoError("wrong number of states").into());
+                }
+                for (site, state) in provider.events.iter().zip(&states) {
+                    site.set_state(Some(state));
+                }
+                *answered = true;
+                self.answered.notify_all();
+            }
+            Some(&proto::MSG_CHANNEL) if frame.len() == 1 => {
+                let fd = ltt_ringbuf::recv_fd(sock)?;
+                let channel = Channel::open(fd).map_err(std::io::Error::other)?;
+                let new = Box::into_raw(Box::new(channel));
+                self.channel.store(new, Ordering::Release);
+            }
+            Some(&proto::MSG_SYNC) => {
+                let seq = proto::decode_sync(frame)?;
+                let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+                proto::write_frame(&mut *conn, &proto::encode_sync(seq))?;
+            }
+            _ => return Err(proto::ProtoError("unexpected message").into()),
+        }
+        Ok(())
+    }
+
+    fn disable_all(&self) {
+        let providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, _) in providers.iter() {
+            for site in p.events {
+                site.set_state(None);
+            }
+        }
     }
 }

@@ -1,0 +1,269 @@
+//! The control protocol between `ltt` and `ltt-sessiond`: one JSON request
+//! per line on the daemon's `client.sock`, one JSON reply per line. Only
+//! the daemon's own user may connect (checked with `SO_PEERCRED`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::EventRule;
+
+/// Name of the control socket in the daemon's directory.
+pub const CLIENT_SOCKET_NAME: &str = "client.sock";
+/// Largest request or reply line accepted.
+pub const MAX_LINE: usize = 1 << 20;
+/// How long a command may take (`stop` flushes buffers: seconds at most).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A channel's configuration (`ltt enable-channel -u`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSpec {
+    pub name: String,
+    pub subbuf_size: u32,
+    pub num_subbuf: u32,
+    pub overwrite: bool,
+    /// Microseconds; 0: off.
+    #[serde(default)]
+    pub switch_timer_us: u64,
+    #[serde(default)]
+    pub read_timer_us: u64,
+    #[serde(default)]
+    pub monitor_timer_us: u64,
+}
+
+impl ChannelSpec {
+    /// LTTng's defaults for a per-UID user-space channel.
+    pub fn new(name: impl Into<String>) -> ChannelSpec {
+        ChannelSpec {
+            name: name.into(),
+            subbuf_size: crate::DEFAULT_SUBBUF_SIZE,
+            num_subbuf: crate::DEFAULT_NUM_SUBBUFS,
+            overwrite: false,
+            switch_timer_us: 0,
+            read_timer_us: 0,
+            monitor_timer_us: 1_000_000,
+        }
+    }
+}
+
+/// A channel with its event rules and contexts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub spec: ChannelSpec,
+    pub enabled: bool,
+    pub rules: Vec<EventRule>,
+    pub contexts: Vec<String>,
+}
+
+/// A session as `ltt list NAME` shows it (and as `ltt save` stores it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub name: String,
+    pub output: PathBuf,
+    pub active: bool,
+    pub channels: Vec<ChannelInfo>,
+    /// Figures of the last stop, if any.
+    #[serde(default)]
+    pub recorded: Option<u64>,
+    #[serde(default)]
+    pub discarded: Option<u64>,
+}
+
+/// A traced app (`ltt list -u`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppView {
+    pub pid: u32,
+    pub procname: String,
+    /// `provider:event` and log level.
+    pub events: Vec<(String, u8)>,
+}
+
+/// What `ltt` asks. `session: None` means the current session (the last
+/// created or set).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case")]
+pub enum Request {
+    Create {
+        name: Option<String>,
+        output: Option<PathBuf>,
+    },
+    Destroy {
+        session: Option<String>,
+        all: bool,
+    },
+    SetSession {
+        name: String,
+    },
+    EnableChannel {
+        session: Option<String>,
+        spec: ChannelSpec,
+    },
+    DisableChannel {
+        session: Option<String>,
+        name: String,
+    },
+    EnableEvent {
+        session: Option<String>,
+        channel: Option<String>,
+        rule: EventRule,
+    },
+    DisableEvent {
+        session: Option<String>,
+        channel: Option<String>,
+        /// `None`: every rule of the channel (`-a`).
+        pattern: Option<String>,
+    },
+    AddContext {
+        session: Option<String>,
+        channel: Option<String>,
+        types: Vec<String>,
+    },
+    Start {
+        session: Option<String>,
+    },
+    Stop {
+        session: Option<String>,
+    },
+    ListSessions,
+    ShowSession {
+        session: Option<String>,
+    },
+    ListApps,
+    Save {
+        session: Option<String>,
+        all: bool,
+        output: Option<PathBuf>,
+        force: bool,
+    },
+    Load {
+        name: Option<String>,
+        input: Option<PathBuf>,
+        force: bool,
+    },
+}
+
+/// The daemon's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "kebab-case")]
+pub enum Reply {
+    /// Done; lines to print.
+    Done { message: String },
+    Sessions { sessions: Vec<SessionInfo> },
+    Session { session: SessionInfo },
+    Apps { apps: Vec<AppView> },
+    /// Refused; one line saying why.
+    Error { message: String },
+}
+
+/// The daemon's directory (see [`ltt_ust::daemon_dir`]).
+pub fn daemon_dir() -> Result<PathBuf, String> {
+    ltt_ust::daemon_dir().ok_or_else(|| "neither LTT_HOME nor HOME is set".to_string())
+}
+
+/// A connection to the daemon.
+pub struct Client {
+    sock: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    /// Connect to the daemon whose directory is `dir`.
+    pub fn connect(dir: &Path) -> std::io::Result<Client> {
+        let sock = UnixStream::connect(dir.join(CLIENT_SOCKET_NAME))?;
+        sock.set_read_timeout(Some(REPLY_TIMEOUT))?;
+        sock.set_write_timeout(Some(REPLY_TIMEOUT))?;
+        let reader = BufReader::new(sock.try_clone()?);
+        Ok(Client { sock, reader })
+    }
+
+    /// Connect, starting `ltt-sessiond` (the program `daemon`) first if no
+    /// daemon answers.
+    pub fn connect_or_spawn(dir: &Path, daemon: &Path) -> Result<Client, String> {
+        if let Ok(c) = Client::connect(dir) {
+            return Ok(c);
+        }
+        let mut child = std::process::Command::new(daemon)
+            .env(ltt_ust::HOME_ENV, dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", daemon.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(c) = Client::connect(dir) {
+                return Ok(c);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("{} exited: {status}", daemon.display()));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} did not open {} in time",
+                    daemon.display(),
+                    dir.join(CLIENT_SOCKET_NAME).display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Send one request and wait for its reply.
+    pub fn call(&mut self, req: &Request) -> Result<Reply, String> {
+        let mut line = serde_json::to_vec(req).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        self.sock
+            .write_all(&line)
+            .map_err(|e| format!("session daemon: {e}"))?;
+        let reply = read_line(&mut self.reader)
+            .map_err(|e| format!("session daemon: {e}"))?
+            .ok_or("the session daemon closed the connection")?;
+        serde_json::from_slice(&reply).map_err(|e| format!("bad reply from the session daemon: {e}"))
+    }
+}
+
+/// One line (without its `\n`), at most [`MAX_LINE`] bytes; `None` at end.
+pub fn read_line(r: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let n = r.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "line too long or cut short",
+        ));
+    }
+    line.pop();
+    Ok(Some(line))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_and_bad_lines_are_refused() {
+        let req = Request::EnableEvent {
+            session: Some("s".into()),
+            channel: None,
+            rule: EventRule {
+                filter: Some("a[1] & 3".into()),
+                ..EventRule::new("demo:*")
+            },
+        };
+        let line = serde_json::to_string(&req).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), req);
+        assert!(serde_json::from_str::<Request>(r#"{"cmd":"nope"}"#).is_err());
+        let mut r = std::io::Cursor::new(b"abc\ndef".to_vec());
+        assert_eq!(read_line(&mut r).unwrap(), Some(b"abc".to_vec()));
+        assert!(read_line(&mut r).is_err());
+        assert_eq!(read_line(&mut r).unwrap(), None);
+    }
+}
