@@ -355,7 +355,11 @@ fn enable_event(e: EnableEvent) -> Result<()> {
         // The daemon checks it too; checking here gives the caret display.
         ltt_sessiond::parse_filter(f).map_err(|e| anyhow!(e))?;
     }
-    let names = if e.all { vec!["*".to_string()] } else { e.names };
+    let names = if e.all {
+        vec!["*".to_string()]
+    } else {
+        e.names
+    };
     if !e.exclude.is_empty() && !names.iter().all(|n| n.ends_with('*')) {
         bail!("--exclude applies to globs ending in `*` only");
     }
@@ -389,9 +393,7 @@ fn print(reply: Reply) -> Result<()> {
                 println!("\nPID: {} - Name: {}", app.pid, app.procname);
                 for (name, level) in app.events {
                     let lname = LOGLEVEL_NAMES.get(level as usize).unwrap_or(&"?");
-                    println!(
-                        "      {name} (loglevel: TRACE_{lname} ({level})) (type: tracepoint)"
-                    );
+                    println!("      {name} (loglevel: TRACE_{lname} ({level})) (type: tracepoint)");
                 }
             }
             println!();
@@ -471,7 +473,11 @@ fn print_session(s: &SessionInfo) {
                 )),
             }
             line.push_str(" (type: tracepoint)");
-            line.push_str(if r.enabled { " [enabled]" } else { " [disabled]" });
+            line.push_str(if r.enabled {
+                " [enabled]"
+            } else {
+                " [disabled]"
+            });
             if let Some(f) = &r.filter {
                 line.push_str(&format!(" [filter: {f}]"));
             }
@@ -492,9 +498,8 @@ pub fn resolve_view_paths(paths: &mut Vec<PathBuf>) -> Result<()> {
         _ => return Ok(()),
     };
     let dir = control::daemon_dir().map_err(|e| anyhow!(e))?;
-    let no_session = || {
-        anyhow!("no trace given and no current session (ltt view PATH, or ltt create first)")
-    };
+    let no_session =
+        || anyhow!("no trace given and no current session (ltt view PATH, or ltt create first)");
     let mut client = Client::connect(&dir).map_err(|_| no_session())?;
     let reply = client
         .call(&Request::ShowSession {
@@ -507,7 +512,10 @@ pub fn resolve_view_paths(paths: &mut Vec<PathBuf>) -> Result<()> {
             Ok(())
         }
         Reply::Error { message } if session.is_some() => {
-            bail!("{}: no such trace or session ({message})", paths[0].display())
+            bail!(
+                "{}: no such trace or session ({message})",
+                paths[0].display()
+            )
         }
         _ => Err(no_session()),
     }

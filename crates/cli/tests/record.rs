@@ -6,43 +6,11 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{first_difference, ltt, require_tool};
-
-/// The `ltt-demo` binary beside `ltt`, built on first use (cargo builds
-/// only this package's binaries for its tests).
-fn demo_bin() -> &'static Path {
-    static DEMO: OnceLock<PathBuf> = OnceLock::new();
-    DEMO.get_or_init(|| {
-        let ltt = Path::new(env!("CARGO_BIN_EXE_ltt"));
-        let profile_dir = ltt.parent().expect("ltt has a parent directory");
-        let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-        cmd.args(["build", "--quiet", "-p", "ltt-demo"]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        if let Some(target) = profile_dir.parent() {
-            cmd.arg("--target-dir").arg(target);
-        }
-        let status = cmd.status().expect("run cargo to build ltt-demo");
-        assert!(status.success(), "building ltt-demo failed");
-        let demo = profile_dir.join("ltt-demo");
-        assert!(demo.exists(), "{} was not built", demo.display());
-        demo
-    })
-}
-
-/// A fresh, empty scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ltt-record-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{demo_bin, first_difference, ltt, require_tool, scratch};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

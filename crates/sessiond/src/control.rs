@@ -151,12 +151,22 @@ pub enum Request {
 #[serde(tag = "reply", rename_all = "kebab-case")]
 pub enum Reply {
     /// Done; lines to print.
-    Done { message: String },
-    Sessions { sessions: Vec<SessionInfo> },
-    Session { session: SessionInfo },
-    Apps { apps: Vec<AppView> },
+    Done {
+        message: String,
+    },
+    Sessions {
+        sessions: Vec<SessionInfo>,
+    },
+    Session {
+        session: SessionInfo,
+    },
+    Apps {
+        apps: Vec<AppView>,
+    },
     /// Refused; one line saying why.
-    Error { message: String },
+    Error {
+        message: String,
+    },
 }
 
 /// The daemon's directory (see [`ltt_ust::daemon_dir`]).
@@ -183,14 +193,21 @@ impl Client {
     /// Connect, starting `ltt-sessiond` (the program `daemon`) first if no
     /// daemon answers.
     pub fn connect_or_spawn(dir: &Path, daemon: &Path) -> Result<Client, String> {
-        if let Ok(c) = Client::connect(dir) {
-            return Ok(c);
+        match Client::connect(dir) {
+            Ok(c) => return Ok(c),
+            // Somebody else's daemon, or a directory we may not enter.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(format!("{}: {e}", dir.join(CLIENT_SOCKET_NAME).display()))
+            }
+            Err(_) => {}
         }
         let mut child = std::process::Command::new(daemon)
             .env(ltt_ust::HOME_ENV, dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
+            // The daemon's start-up errors; it detaches from the pipe (a log
+            // file) before it accepts clients.
+            .stderr(std::process::Stdio::piped())
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", daemon.display()))?;
@@ -199,8 +216,15 @@ impl Client {
             if let Ok(c) = Client::connect(dir) {
                 return Ok(c);
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("{} exited: {status}", daemon.display()));
+            if let Ok(Some(_)) = child.try_wait() {
+                let mut why = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut why);
+                }
+                return Err(format!(
+                    "cannot start the session daemon: {}",
+                    why.trim().trim_start_matches("ltt-sessiond: error: ")
+                ));
             }
             if Instant::now() >= deadline {
                 return Err(format!(
@@ -223,14 +247,18 @@ impl Client {
         let reply = read_line(&mut self.reader)
             .map_err(|e| format!("session daemon: {e}"))?
             .ok_or("the session daemon closed the connection")?;
-        serde_json::from_slice(&reply).map_err(|e| format!("bad reply from the session daemon: {e}"))
+        serde_json::from_slice(&reply)
+            .map_err(|e| format!("bad reply from the session daemon: {e}"))
     }
 }
 
 /// One line (without its `\n`), at most [`MAX_LINE`] bytes; `None` at end.
 pub fn read_line(r: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
-    let n = r.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line)?;
+    let n = r
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', &mut line)?;
     if n == 0 {
         return Ok(None);
     }

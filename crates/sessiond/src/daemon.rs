@@ -169,7 +169,10 @@ impl Daemon {
                 channel,
                 types,
             } => {
-                if let Some(t) = types.iter().find(|t| !BUILTIN_CONTEXTS.contains(&t.as_str())) {
+                if let Some(t) = types
+                    .iter()
+                    .find(|t| !BUILTIN_CONTEXTS.contains(&t.as_str()))
+                {
                     return Err(format!(
                         "context {t}: not supported by ltt yet (supported: {})",
                         BUILTIN_CONTEXTS.join(", ")
@@ -217,8 +220,7 @@ impl Daemon {
     }
 
     fn create(&self, name: Option<String>, output: Option<PathBuf>) -> Result<Reply> {
-        let name =
-            name.unwrap_or_else(|| format!("auto-{}", sys::LocalTime::now().dir_suffix()));
+        let name = name.unwrap_or_else(|| format!("auto-{}", sys::LocalTime::now().dir_suffix()));
         valid_name(&name)?;
         let mut s = self.lock();
         if s.list.iter().any(|x| x.info.name == name) {
@@ -297,7 +299,12 @@ impl Daemon {
         let mut s = self.lock();
         let sess = s.find(session.as_deref())?;
         let session_name = sess.info.name.clone();
-        if let Some(ch) = sess.info.channels.iter_mut().find(|c| c.spec.name == spec.name) {
+        if let Some(ch) = sess
+            .info
+            .channels
+            .iter_mut()
+            .find(|c| c.spec.name == spec.name)
+        {
             if ch.enabled {
                 return Err(format!("channel {} already enabled", spec.name));
             }
@@ -394,7 +401,11 @@ impl Daemon {
 
     fn start(&self, session: Option<String>) -> Result<Reply> {
         let mut s = self.lock();
-        let active = s.list.iter().find(|x| x.info.active).map(|x| x.info.name.clone());
+        let active = s
+            .list
+            .iter()
+            .find(|x| x.info.active)
+            .map(|x| x.info.name.clone());
         let sess = s.find(session.as_deref())?;
         let name = sess.info.name.clone();
         if sess.info.active {
@@ -520,7 +531,11 @@ impl Daemon {
             }
             let mut s = self.lock();
             s.current = Some(info.name.clone());
-            lines.push(format!("Session {} loaded from {}", info.name, path.display()));
+            lines.push(format!(
+                "Session {} loaded from {}",
+                info.name,
+                path.display()
+            ));
             s.list.push(Sess {
                 info: SessionInfo {
                     active: false,
@@ -610,6 +625,7 @@ pub fn run(dir: &Path) -> Result<()> {
         Ok(l)
     };
     let apps = bind(ltt_ust::APP_SOCKET_NAME)?;
+    log_to_file(&dir.join("sessiond.log"))?;
     let clients = bind(crate::control::CLIENT_SOCKET_NAME)?;
     let hub = Arc::new(Hub::default());
     hub.serve(apps).map_err(|e| format!("app listener: {e}"))?;
@@ -633,6 +649,32 @@ pub fn run(dir: &Path) -> Result<()> {
     daemon.shutdown();
     let _ = std::fs::remove_file(dir.join(crate::control::CLIENT_SOCKET_NAME));
     let _ = std::fs::remove_file(dir.join(ltt_ust::APP_SOCKET_NAME));
+    Ok(())
+}
+
+/// Unless stderr is a terminal, send it to `path` from now on: whoever
+/// started the daemon (`ltt`, waiting on a pipe) must not wait for its end.
+fn log_to_file(path: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    // SAFETY: isatty and dup2 on valid descriptors.
+    if unsafe { libc::isatty(2) } == 1 {
+        return Ok(());
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // SAFETY: see above; fd 2 now refers to the log file.
+    if unsafe { libc::dup2(log.as_raw_fd(), 2) } < 0 {
+        return Err(format!(
+            "{}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
     Ok(())
 }
 

@@ -146,9 +146,9 @@ impl Hub {
     pub fn refresh(&self) {
         let mut state = self.lock();
         let rec = state.active.clone();
-        state.apps.retain_mut(|app| {
-            (0..app.providers.len()).all(|p| app.send_states(p, rec.as_deref()))
-        });
+        state
+            .apps
+            .retain_mut(|app| (0..app.providers.len()).all(|p| app.send_states(p, rec.as_deref())));
     }
 
     /// Disable every event in every app, and wait (boundedly) until each

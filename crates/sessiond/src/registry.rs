@@ -433,7 +433,10 @@ mod tests {
         );
         assert_eq!(r.register(a.clone()), Some(EventIds::new(0, true)));
         assert_eq!(r.register(a), Some(EventIds::new(0, true)));
-        assert_eq!(r.register(ev("other:b", vec![])), Some(EventIds::new(1, false)));
+        assert_eq!(
+            r.register(ev("other:b", vec![])),
+            Some(EventIds::new(1, false))
+        );
         // New rules apply to classes already registered.
         r.set_rules(vec![EventRule::new("other:*")]).unwrap();
         assert!(!r.state(0).unwrap().enabled && r.state(1).unwrap().enabled);

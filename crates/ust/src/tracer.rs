@@ -577,11 +577,16 @@ impl Tracer {
     }
 
     fn spawn_listener(&'static self) {
-        let spawned = self.conn.lock().unwrap_or_else(|e| e.into_inner()).try_clone().and_then(|sock| {
-            std::thread::Builder::new()
-                .name("ltt-ust-listener".into())
-                .spawn(move || self.listen(sock))
-        });
+        let spawned = self
+            .conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_clone()
+            .and_then(|sock| {
+                std::thread::Builder::new()
+                    .name("ltt-ust-listener".into())
+                    .spawn(move || self.listen(sock))
+            });
         if let Err(e) = spawned {
             debug(&format!("not tracing: no listener thread: {e}"));
             self.disable_all();

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The fixtures folder (`$LTT_FIXTURES`, else `../shared/fixtures` beside
 /// the checkout); panics with a clear message when it is missing.
@@ -71,4 +72,35 @@ pub fn require_tool(tool: &str) -> bool {
     }
     eprintln!("SKIP: {tool} is not installed; install it to run this test");
     false
+}
+
+/// The `ltt-demo` binary beside `ltt`, built on first use (cargo builds
+/// only this package's binaries for its tests).
+pub fn demo_bin() -> &'static Path {
+    static DEMO: OnceLock<PathBuf> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let ltt = Path::new(env!("CARGO_BIN_EXE_ltt"));
+        let profile_dir = ltt.parent().expect("ltt has a parent directory");
+        let mut cmd = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        cmd.args(["build", "--quiet", "-p", "ltt-demo"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            cmd.arg("--target-dir").arg(target);
+        }
+        let status = cmd.status().expect("run cargo to build ltt-demo");
+        assert!(status.success(), "building ltt-demo failed");
+        let demo = profile_dir.join("ltt-demo");
+        assert!(demo.exists(), "{} was not built", demo.display());
+        demo
+    })
+}
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ltt-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

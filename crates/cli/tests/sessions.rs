@@ -1,0 +1,465 @@
+//! The session verbs against a real `ltt-sessiond` (started on demand by
+//! `ltt`, one per test through its own `LTT_HOME`) and real instrumented
+//! processes: create/enable/start/stop/view/destroy, rules changed while
+//! an app runs, a SIGKILLed app, a killed daemon, save/load, and a second
+//! Unix user refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{demo_bin, first_difference, require_tool, scratch};
+
+/// A test's private daemon home; the daemon is terminated on drop.
+struct Home {
+    dir: PathBuf,
+    home: PathBuf,
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+impl Home {
+    fn new(name: &str) -> Home {
+        let dir = scratch(name);
+        let home = dir.join("home");
+        Home { dir, home }
+    }
+
+    fn cmd(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.env("LTT_HOME", &self.home)
+            .env_remove("LTT_UST_SOCKET")
+            .env("TZ", "UTC")
+            .current_dir(&self.dir);
+        c
+    }
+
+    /// `ltt ARGS`, whatever its outcome.
+    fn try_ltt(&self, args: &[&str]) -> Output {
+        self.cmd(Path::new(env!("CARGO_BIN_EXE_ltt")))
+            .args(args)
+            .output()
+            .expect("run ltt")
+    }
+
+    /// `ltt ARGS`, which must succeed; its stdout.
+    fn ltt(&self, args: &[&str]) -> String {
+        let o = self.try_ltt(args);
+        assert!(
+            o.status.success(),
+            "ltt {args:?} failed: {}{}",
+            text(&o.stderr),
+            text(&o.stdout)
+        );
+        text(&o.stdout)
+    }
+
+    /// `ltt ARGS`, which must fail with one `ltt: error:` line containing
+    /// `what`.
+    fn ltt_fails(&self, args: &[&str], what: &str) {
+        let o = self.try_ltt(args);
+        let err = text(&o.stderr);
+        assert!(!o.status.success(), "ltt {args:?} succeeded");
+        assert!(
+            err.starts_with("ltt: error: ") && err.contains(what),
+            "ltt {args:?}: expected an error about {what:?}, got {err:?}"
+        );
+    }
+
+    fn demo(&self, args: &[&str]) -> Child {
+        self.cmd(demo_bin())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ltt-demo")
+    }
+
+    fn daemon_pid(&self) -> i32 {
+        let s = std::fs::read_to_string(self.home.join("sessiond.lock")).expect("daemon lock");
+        s.trim().parse().expect("pid in the lock file")
+    }
+
+    /// Wait until `ltt list -u` shows process `pid`.
+    fn wait_registered(&self, pid: u32) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.ltt(&["list", "-u"]).contains(&format!("PID: {pid} ")) {
+            assert!(Instant::now() < deadline, "app {pid} never registered");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        if let Ok(s) = std::fs::read_to_string(self.home.join("sessiond.lock")) {
+            if let Ok(pid) = s.trim().parse::<i32>() {
+                // SAFETY: kill has no memory-safety preconditions.
+                unsafe { libc_kill(pid, 15) };
+            }
+        }
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Events of `ltt view` output, as lines.
+fn events(view: &str) -> Vec<&str> {
+    view.lines().filter(|l| l.contains(" demo:")).collect()
+}
+
+/// The value printed for `field` (`field = VALUE` up to the next `,`).
+fn field(line: &str, name: &str) -> i64 {
+    let key = format!(" {name} = ");
+    let start = line
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + key.len();
+    let rest = &line[start..];
+    rest[..rest.find([',', ' ']).unwrap_or(rest.len())]
+        .parse()
+        .unwrap()
+}
+
+fn wait_ok(child: Child) -> String {
+    let o = child.wait_with_output().expect("wait for ltt-demo");
+    assert!(o.status.success(), "ltt-demo failed: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+#[test]
+fn lttng_verbs_record_a_filtered_trace_babeltrace2_reads() {
+    let h = Home::new("verbs");
+    let out = h.dir.join("trace");
+    let created = h.ltt(&["create", "s1", "-o", out.to_str().unwrap()]);
+    assert!(created.contains("Session s1 created."), "{created}");
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--subbuf-size",
+        "16k",
+        "--num-subbuf",
+        "4",
+        "channel0",
+    ]);
+    h.ltt(&[
+        "enable-event",
+        "-u",
+        "demo:one_int",
+        "--filter",
+        "v & 1 == 0 && v < 100",
+    ]);
+    h.ltt(&["add-context", "-u", "-t", "vpid", "-t", "procname"]);
+    let listed = h.ltt(&["list", "s1"]);
+    assert!(listed.contains("Sub-buffer size:  16384 bytes"), "{listed}");
+    assert!(
+        listed
+            .contains("demo:one_int (type: tracepoint) [enabled] [filter: v & 1 == 0 && v < 100]"),
+        "{listed}"
+    );
+    assert!(h.ltt(&["list"]).contains("1) s1 ("));
+    h.ltt(&["start"]);
+    assert!(h.ltt(&["status"]).contains("Tracing session s1: [active]"));
+    let demo = h.demo(&[
+        "--iterations",
+        "500",
+        "--threads",
+        "2",
+        "--payload",
+        "one-int",
+    ]);
+    wait_ok(demo);
+    // The all-types event was never enabled: not recorded.
+    let demo = h.demo(&["--iterations", "10", "--payload", "all-types"]);
+    wait_ok(demo);
+    h.ltt(&["stop"]);
+    let view = h.ltt(&["view"]);
+    let evs = events(&view);
+    assert_eq!(evs.len(), 2 * 50, "{view}");
+    assert!(evs.iter().all(|l| l.contains("demo:one_int")));
+    assert!(evs
+        .iter()
+        .all(|l| field(l, "v") % 2 == 0 && field(l, "v") < 100));
+    assert_eq!(h.ltt(&["view", "s1"]), view);
+    if require_tool("babeltrace2") {
+        let bt = Command::new("babeltrace2")
+            .arg(&out)
+            .env("TZ", "UTC")
+            .output()
+            .expect("run babeltrace2");
+        assert!(bt.status.success(), "{}", text(&bt.stderr));
+        if let Some(d) = first_difference(&text(&bt.stdout), &view) {
+            panic!("babeltrace2 and ltt view differ: {d}");
+        }
+    }
+    let destroyed = h.ltt(&["destroy"]);
+    assert!(destroyed.contains("Session s1 destroyed"), "{destroyed}");
+    h.ltt_fails(&["start", "s1"], "session s1 not found");
+    h.ltt_fails(&["status"], "no current session");
+}
+
+#[test]
+fn enabling_an_event_takes_effect_in_a_running_app() {
+    let h = Home::new("runtime-enable");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "live", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:empty"]);
+    h.ltt(&["start"]);
+    // 4000 events over about 4 s; one_int is off when it starts.
+    let demo = h.demo(&[
+        "--iterations",
+        "4000",
+        "--interval-us",
+        "1000",
+        "--payload",
+        "one-int",
+    ]);
+    h.wait_registered(demo.id());
+    std::thread::sleep(Duration::from_millis(300));
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    std::thread::sleep(Duration::from_millis(500));
+    h.ltt(&["disable-event", "-u", "demo:one_int"]);
+    std::thread::sleep(Duration::from_millis(300));
+    h.ltt(&["stop"]);
+    let seen_stop = Instant::now();
+    let stdout = wait_ok(demo);
+    assert!(stdout.contains("RESULT iterations=4000"), "{stdout}");
+    let view = h.ltt(&["view"]);
+    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "v")).collect();
+    // Recorded only while enabled: a run of consecutive values that
+    // neither starts at the beginning nor reaches the end.
+    assert!(
+        values.len() > 50,
+        "too few events while enabled: {}",
+        values.len()
+    );
+    assert!(values[0] > 0, "events before enable-event were recorded");
+    assert!(
+        *values.last().unwrap() < 3999,
+        "events after disable-event were recorded"
+    );
+    assert!(
+        values.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap while enabled"
+    );
+    assert!(seen_stop.elapsed() < Duration::from_secs(10));
+    h.ltt(&["destroy"]);
+}
+
+#[test]
+fn a_sigkilled_app_leaves_a_readable_trace_and_a_killed_daemon_leaves_apps_running() {
+    let h = Home::new("kills");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "k", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "-a"]);
+    h.ltt(&["start"]);
+    let mut victim = h.demo(&[
+        "--iterations",
+        "100000",
+        "--interval-us",
+        "100",
+        "--payload",
+        "all-types",
+    ]);
+    h.wait_registered(victim.id());
+    std::thread::sleep(Duration::from_millis(300));
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    h.ltt(&["stop"]);
+    let view = h.ltt(&["view"]);
+    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "u16")).collect();
+    assert!(!values.is_empty(), "nothing of the killed app was kept");
+
+    // Now kill the daemon under a running app: the app finishes on time.
+    h.ltt(&["start"]);
+    let survivor = h.demo(&[
+        "--iterations",
+        "1000",
+        "--interval-us",
+        "1000",
+        "--payload",
+        "one-int",
+    ]);
+    h.wait_registered(survivor.id());
+    let started = Instant::now();
+    // SAFETY: see Drop for Home.
+    assert_eq!(unsafe { libc_kill(h.daemon_pid(), 9) }, 0);
+    let stdout = wait_ok(survivor);
+    assert!(stdout.contains("RESULT iterations=1000"), "{stdout}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the app was held up"
+    );
+    // What was flushed before stays readable.
+    let view = h.ltt(&["view", out.to_str().unwrap()]);
+    assert!(!events(&view).is_empty());
+}
+
+#[test]
+fn save_load_and_clear_errors() {
+    let h = Home::new("save-load");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "saved", "-o", out.to_str().unwrap()]);
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--overwrite",
+        "--subbuf-size",
+        "8k",
+        "ch",
+    ]);
+    h.ltt(&[
+        "enable-event",
+        "-u",
+        "-c",
+        "ch",
+        "demo:*",
+        "-x",
+        "demo:all_types",
+        "--loglevel",
+        "TRACE_INFO",
+    ]);
+    h.ltt_fails(
+        &[
+            "enable-event",
+            "-u",
+            "-c",
+            "ch",
+            "demo:*",
+            "-x",
+            "demo:all_types",
+            "--loglevel",
+            "TRACE_INFO",
+        ],
+        "already enabled",
+    );
+    h.ltt_fails(
+        &["enable-event", "-u", "x", "--filter", "a =="],
+        "invalid filter",
+    );
+    h.ltt_fails(
+        &["enable-event", "-u", "x", "--loglevel", "LOUD"],
+        "unknown log level",
+    );
+    h.ltt_fails(
+        &["enable-channel", "-u", "--subbuf-size", "5000", "c2"],
+        "power of two",
+    );
+    h.ltt_fails(&["enable-channel", "-u", "c2"], "one user-space channel");
+    h.ltt_fails(
+        &["enable-channel", "-u", "--buffers-pid", "c2"],
+        "--buffers-pid",
+    );
+    h.ltt_fails(
+        &[
+            "add-context",
+            "-u",
+            "-t",
+            "perf:thread:page-faults",
+            "-c",
+            "ch",
+        ],
+        "not supported",
+    );
+    h.ltt_fails(&["create", "saved"], "already exists");
+    h.ltt_fails(&["create", "a/b"], "invalid name");
+    h.ltt_fails(&["enable-event", "-k", "sched_switch"], "kernel domain");
+    let before = h.ltt(&["list", "saved"]);
+    let saved_dir = h.dir.join("saved");
+    h.ltt(&["save", "saved", "-o", saved_dir.to_str().unwrap()]);
+    h.ltt_fails(
+        &["save", "saved", "-o", saved_dir.to_str().unwrap()],
+        "--force",
+    );
+    h.ltt(&["destroy", "saved"]);
+    assert!(h
+        .ltt(&["list"])
+        .contains("Currently no available tracing session"));
+    h.ltt(&["load", "-i", saved_dir.to_str().unwrap()]);
+    assert_eq!(h.ltt(&["list", "saved"]), before);
+    // A damaged file is refused with its name.
+    std::fs::write(saved_dir.join("bad.json"), b"{\"name\": 3").unwrap();
+    h.ltt_fails(
+        &["load", "bad", "-i", saved_dir.to_str().unwrap()],
+        "bad.json",
+    );
+}
+
+/// Run `ltt ARGS` as another Unix user (created for the test).
+#[test]
+fn another_user_is_refused() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc_getuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "this test needs root in CI (it creates a user)"
+        );
+        eprintln!("SKIP: another_user_is_refused needs root (it creates a user)");
+        return;
+    }
+    let user = "ltt-test-other";
+    let exists = Command::new("id")
+        .arg(user)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        let made = Command::new("useradd")
+            .args(["--system", "--no-create-home", user])
+            .status()
+            .expect("run useradd");
+        assert!(made.success(), "useradd {user} failed");
+    }
+    let h = Home::new("other-user");
+    h.ltt(&[
+        "create",
+        "mine",
+        "-o",
+        h.dir.join("trace").to_str().unwrap(),
+    ]);
+    // Let the other user reach the directory (not the daemon's home).
+    std::fs::set_permissions(&h.dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let as_other = |program: &Path, args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid", user, "--regid", user, "--clear-groups"])
+            .arg(program)
+            .args(args)
+            .env("LTT_HOME", &h.home)
+            .env("HOME", "/nonexistent")
+            .current_dir("/")
+            .output()
+            .expect("run setpriv")
+    };
+    let ltt = Path::new(env!("CARGO_BIN_EXE_ltt"));
+    let o = as_other(ltt, &["list"]);
+    assert!(!o.status.success(), "another user listed root's sessions");
+    let err = text(&o.stderr);
+    assert!(err.starts_with("ltt: error:"), "{err}");
+    assert!(!err.contains("mine"));
+    // Its apps run untraced, unharmed; the daemon knows nothing of them.
+    let o = as_other(demo_bin(), &["--iterations", "100", "--payload", "one-int"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(h.ltt(&["list", "-u"]).matches("PID:").count(), 0);
+    // Even with the socket reachable, the daemon checks the peer's uid.
+    std::fs::set_permissions(&h.home, std::os::unix::fs::PermissionsExt::from_mode(0o711)).unwrap();
+    let sock = h.home.join("client.sock");
+    std::fs::set_permissions(&sock, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let o = as_other(ltt, &["list"]);
+    let err = text(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("serves uid 0 only"),
+        "{err}"
+    );
+    std::fs::set_permissions(&h.home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+}
+
+extern "C" {
+    #[link_name = "getuid"]
+    fn libc_getuid() -> u32;
+}
