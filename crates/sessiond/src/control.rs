@@ -241,12 +241,14 @@ impl Client {
     pub fn call(&mut self, req: &Request) -> Result<Reply, String> {
         let mut line = serde_json::to_vec(req).map_err(|e| e.to_string())?;
         line.push(b'\n');
-        self.sock
-            .write_all(&line)
-            .map_err(|e| format!("session daemon: {e}"))?;
-        let reply = read_line(&mut self.reader)
-            .map_err(|e| format!("session daemon: {e}"))?
-            .ok_or("the session daemon closed the connection")?;
+        // A daemon refusing us answers before reading: its reason may be
+        // waiting even when the write fails.
+        let written = self.sock.write_all(&line);
+        let reply = match (read_line(&mut self.reader), written) {
+            (Ok(Some(reply)), _) => reply,
+            (_, Err(e)) | (Err(e), Ok(())) => return Err(format!("session daemon: {e}")),
+            (Ok(None), Ok(())) => return Err("the session daemon closed the connection".into()),
+        };
         serde_json::from_slice(&reply)
             .map_err(|e| format!("bad reply from the session daemon: {e}"))
     }
