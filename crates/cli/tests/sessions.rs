@@ -156,7 +156,21 @@ fn lttng_verbs_record_a_filtered_trace_babeltrace2_reads() {
         "--filter",
         "v & 1 == 0 && v < 100",
     ]);
-    h.ltt(&["add-context", "-u", "-t", "vpid", "-t", "procname"]);
+    let ctx = [
+        "vpid",
+        "procname",
+        "pthread_id",
+        "ip",
+        "cpu_id",
+        "vuid",
+        "vppid",
+        "net_ns",
+        "perf:thread:page-fault",
+        "perf:thread:task-clock",
+    ];
+    for t in ctx {
+        h.ltt(&["add-context", "-u", "-t", t]);
+    }
     let listed = h.ltt(&["list", "s1"]);
     assert!(listed.contains("Sub-buffer size:  16384 bytes"), "{listed}");
     assert!(
@@ -366,7 +380,7 @@ fn save_load_and_clear_errors() {
             "-c",
             "ch",
         ],
-        "not supported",
+        "unknown user-space context",
     );
     h.ltt_fails(&["create", "saved"], "already exists");
     h.ltt_fails(&["create", "a/b"], "invalid name");

@@ -16,9 +16,7 @@ use crate::recording::{Recording, RecordingConfig};
 use crate::registry::parse_filter;
 use crate::rules::EventRule;
 use crate::{default_output_dir, sys, CHANNEL_NAME};
-
-/// Contexts every record carries already (`add-context` accepts them).
-const BUILTIN_CONTEXTS: [&str; 3] = ["vpid", "vtid", "procname"];
+use ltt_ust::Context;
 
 struct Sess {
     info: SessionInfo,
@@ -168,27 +166,7 @@ impl Daemon {
                 session,
                 channel,
                 types,
-            } => {
-                if let Some(t) = types
-                    .iter()
-                    .find(|t| !BUILTIN_CONTEXTS.contains(&t.as_str()))
-                {
-                    return Err(format!(
-                        "context {t}: not supported by ltt yet (supported: {})",
-                        BUILTIN_CONTEXTS.join(", ")
-                    ));
-                }
-                let mut s = self.lock();
-                let ch = s.find(session.as_deref())?.channel(channel.as_deref())?;
-                let mut lines = Vec::new();
-                for t in types {
-                    if !ch.contexts.contains(&t) {
-                        ch.contexts.push(t.clone());
-                    }
-                    lines.push(format!("ust context {t} added to channel {}", ch.spec.name));
-                }
-                done(lines.join("\n"))
-            }
+            } => self.add_context(session, channel, types),
             Request::Start { session } => self.start(session),
             Request::Stop { session } => self.stop(session),
             Request::ListSessions => Ok(Reply::Sessions {
@@ -278,6 +256,41 @@ impl Daemon {
                 lines.extend(summary.warnings.iter().map(|w| format!("Warning: {w}")));
             }
             lines.push(format!("Session {name} destroyed"));
+        }
+        done(lines.join("\n"))
+    }
+
+    fn add_context(
+        &self,
+        session: Option<String>,
+        channel: Option<String>,
+        types: Vec<String>,
+    ) -> Result<Reply> {
+        for t in &types {
+            if Context::from_name(t).is_none() {
+                return Err(format!(
+                    "unknown user-space context {t} (one of: {})",
+                    Context::names().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let mut s = self.lock();
+        let sess = s.find(session.as_deref())?;
+        if sess.recording.is_some() {
+            return Err("cannot add a context once tracing started".into());
+        }
+        let ch = sess.channel(channel.as_deref())?;
+        let mut lines = Vec::new();
+        for t in types {
+            let canonical = Context::from_name(&t).map_or(t.clone(), |c| c.name().to_string());
+            if ch.contexts.contains(&canonical) {
+                return Err(format!(
+                    "context {t} already added to channel {}",
+                    ch.spec.name
+                ));
+            }
+            ch.contexts.push(canonical);
+            lines.push(format!("ust context {t} added to channel {}", ch.spec.name));
         }
         done(lines.join("\n"))
     }
@@ -429,6 +442,11 @@ impl Daemon {
                         output: sess.info.output.clone(),
                         trace_name: name.clone(),
                         rules: sess.rules(),
+                        contexts: ch
+                            .contexts
+                            .iter()
+                            .filter_map(|c| Context::from_name(c))
+                            .collect(),
                         subbuf_size: ch.spec.subbuf_size,
                         num_subbufs: ch.spec.num_subbuf,
                         overwrite: ch.spec.overwrite,

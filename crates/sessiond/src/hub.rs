@@ -78,7 +78,7 @@ impl App {
     /// Give the app the recording's channel and its events' states.
     fn attach(&mut self, rec: &Recording) -> bool {
         rec.note_app(&self.info);
-        if !self.send(&proto::encode_channel())
+        if !self.send(&proto::encode_channel(&rec.contexts()))
             || ltt_ringbuf::send_fd(&self.writer, rec.channel_fd()).is_err()
         {
             return false;

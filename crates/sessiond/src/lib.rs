@@ -244,6 +244,7 @@ impl Session {
             output: cfg.output.clone(),
             trace_name: cfg.trace_name.clone(),
             rules: cfg.rules(),
+            contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
             subbuf_size: cfg.subbuf_size,
             num_subbufs: cfg.num_subbufs,
             overwrite: false,

@@ -11,6 +11,7 @@ use ltt_ctf::metadata::ByteOrder;
 use ltt_ctf::write::{packetize_metadata, to_tsdl};
 use ltt_ringbuf::{Channel, Config, Mode, Reserve};
 use ltt_ust::proto::{EventIds, WireEvent};
+use ltt_ust::Context;
 
 use crate::consumer::{self, ConsumerControl};
 use crate::registry::{Registry, TraceEnv};
@@ -29,6 +30,8 @@ pub struct RecordingConfig {
     /// `trace_name` in the metadata (LTTng: the session name).
     pub trace_name: String,
     pub rules: Vec<EventRule>,
+    /// Context fields of every record.
+    pub contexts: Vec<Context>,
     /// Bytes per sub-buffer (rounded up to a power of two, at least 4 KiB).
     pub subbuf_size: u32,
     /// Sub-buffers per CPU (rounded up to a power of two, at least 2).
@@ -75,7 +78,7 @@ fn write_metadata(dir: &Path, env: &TraceEnv, reg: &Registry) -> Result<u64, Err
 impl Recording {
     /// Create the trace directory, the channel and the consumer.
     pub fn start(cfg: RecordingConfig) -> Result<Recording, Error> {
-        let registry = Registry::new(cfg.rules).map_err(Error::Config)?;
+        let registry = Registry::new(cfg.rules, cfg.contexts).map_err(Error::Config)?;
         let uid = sys::uid();
         let trace_dir = cfg
             .output
@@ -148,6 +151,11 @@ impl Recording {
     /// The CTF trace directory.
     pub fn trace_dir(&self) -> &Path {
         &self.trace_dir
+    }
+
+    /// The contexts every record carries.
+    pub fn contexts(&self) -> Vec<Context> {
+        self.registry().contexts().to_vec()
     }
 
     /// The channel's memfd, for apps.

@@ -11,7 +11,7 @@ use ltt_ctf::metadata::{
 };
 use ltt_ctf::write::SchemaBuilder;
 use ltt_ust::proto::{EventIds, WireEvent, WireKind};
-use ltt_ust::{IntKind, PROCNAME_LEN};
+use ltt_ust::{Context, ContextKind, IntKind, PROCNAME_LEN};
 
 use crate::rules::EventRule;
 use crate::sys::LocalTime;
@@ -62,15 +62,28 @@ pub struct Registry {
     classes: Vec<Class>,
     by_schema: HashMap<WireEvent, u32>,
     rules: Vec<Rule>,
+    /// Context fields of every record, in order.
+    contexts: Vec<Context>,
+    /// Their size in bytes.
+    contexts_len: usize,
 }
 
 impl Registry {
-    /// A registry whose events are enabled by `rules`; the error names a
-    /// filter that does not compile.
-    pub fn new(rules: Vec<EventRule>) -> Result<Registry, String> {
-        let mut r = Registry::default();
+    /// A registry whose events are enabled by `rules`, for records carrying
+    /// `contexts`; the error names a filter that does not compile.
+    pub fn new(rules: Vec<EventRule>, contexts: Vec<Context>) -> Result<Registry, String> {
+        let mut r = Registry {
+            contexts_len: contexts.iter().map(|c| c.kind().size()).sum(),
+            contexts,
+            ..Registry::default()
+        };
         r.set_rules(rules)?;
         Ok(r)
+    }
+
+    /// The contexts every record carries.
+    pub fn contexts(&self) -> &[Context] {
+        &self.contexts
     }
 
     /// Replace the rules and recompute every class's state (nothing
@@ -172,7 +185,7 @@ impl Registry {
             0xffff => (u32_at(2)?, 14),
             id => (id as u32, 6),
         };
-        pos += 8 + PROCNAME_LEN;
+        pos += self.contexts_len;
         let class = self.classes.get(id as usize)?;
         for step in &class.steps {
             pos = match *step {
@@ -207,7 +220,7 @@ impl Registry {
             .env("trace_name", s(&env.trace_name))
             .env("trace_creation_datetime", s(&env.created.iso8601_basic()))
             .env("hostname", s(&env.hostname))
-            .event_context(event_context());
+            .event_context(event_context(&self.contexts));
         for (id, c) in self.classes.iter().enumerate() {
             b = b.event(
                 &c.schema.name,
@@ -375,25 +388,33 @@ fn fields(ev: &WireEvent) -> StructType {
     }
 }
 
-/// LTTng's default UST contexts in our fixtures: vpid, vtid, procname.
-fn event_context() -> StructType {
-    let i32_t = FieldType::Int(int(&IntKind::new(32, true)));
-    let ch = IntKind {
-        text: true,
-        ..IntKind::new(8, true)
-    };
-    StructType {
-        members: vec![
-            member("_vpid".into(), i32_t.clone()),
-            member("_vtid".into(), i32_t),
-            member(
-                "_procname".into(),
-                FieldType::Array(ArrayType {
-                    element: Box::new(FieldType::Int(int(&ch))),
+/// The stream event context: the session's contexts, as lttng-ust types
+/// them.
+fn event_context(contexts: &[Context]) -> StructType {
+    let members = contexts
+        .iter()
+        .map(|c| {
+            let ty = match c.kind() {
+                ContextKind::Signed32 => FieldType::Int(int(&IntKind::new(32, true))),
+                ContextKind::Unsigned32 => FieldType::Int(int(&IntKind::new(32, false))),
+                ContextKind::Unsigned64 => FieldType::Int(int(&IntKind::new(64, false))),
+                ContextKind::Hex64 => FieldType::Int(int(&IntKind {
+                    hex: true,
+                    ..IntKind::new(64, false)
+                })),
+                ContextKind::Text17 => FieldType::Array(ArrayType {
+                    element: Box::new(FieldType::Int(int(&IntKind {
+                        text: true,
+                        ..IntKind::new(8, true)
+                    }))),
                     length: PROCNAME_LEN as u64,
                 }),
-            ),
-        ],
+            };
+            member(c.field_name(), ty)
+        })
+        .collect();
+    StructType {
+        members,
         min_align: 1,
     }
 }
@@ -402,6 +423,7 @@ fn event_context() -> StructType {
 mod tests {
     use super::*;
     use ltt_ust::proto::WireField;
+    use ltt_ust::DEFAULT_CONTEXTS;
 
     fn ev(name: &str, kinds: Vec<WireKind>) -> WireEvent {
         WireEvent {
@@ -420,7 +442,8 @@ mod tests {
 
     #[test]
     fn ids_globs_and_record_lengths() {
-        let mut r = Registry::new(vec![EventRule::new("demo:*")]).unwrap();
+        let mut r =
+            Registry::new(vec![EventRule::new("demo:*")], DEFAULT_CONTEXTS.to_vec()).unwrap();
         let a = ev(
             "demo:a",
             vec![
@@ -471,11 +494,14 @@ mod tests {
             filter: filter.map(String::from),
             ..EventRule::new(pattern)
         };
-        let mut r = Registry::new(vec![
-            rule("demo:*", Some("f0 > 5")),
-            rule("demo:*", Some("$ctx.procname == \"x*\"")),
-            rule("demo:*", Some("nope == 1")),
-        ])
+        let mut r = Registry::new(
+            vec![
+                rule("demo:*", Some("f0 > 5")),
+                rule("demo:*", Some("$ctx.procname == \"x*\"")),
+                rule("demo:*", Some("nope == 1")),
+            ],
+            vec![],
+        )
         .unwrap();
         let a = ev("demo:a", vec![WireKind::Int(IntKind::new(32, true))]);
         let ids = r.register(a).unwrap();
@@ -492,13 +518,13 @@ mod tests {
             .unwrap();
         assert!(r.state(0).unwrap().enabled && r.state(0).unwrap().filters.is_empty());
         // Only filters that cannot match: disabled.
-        let mut r = Registry::new(vec![rule("*", Some("missing == 1"))]).unwrap();
+        let mut r = Registry::new(vec![rule("*", Some("missing == 1"))], vec![]).unwrap();
         assert!(!r.register(ev("demo:c", vec![])).unwrap().enabled);
         // A disabled rule enables nothing; a bad filter is refused.
         let mut off = EventRule::new("*");
         off.enabled = false;
-        let mut r = Registry::new(vec![off]).unwrap();
+        let mut r = Registry::new(vec![off], vec![]).unwrap();
         assert!(!r.register(ev("demo:c", vec![])).unwrap().enabled);
-        assert!(Registry::new(vec![rule("*", Some("a ==")),]).is_err());
+        assert!(Registry::new(vec![rule("*", Some("a =="))], vec![]).is_err());
     }
 }

@@ -45,12 +45,14 @@
 //! `text` (`[u8; N]`/`&[u8]` shown as strings). A format that does not fit
 //! its type fails the build.
 
+mod context;
 pub mod proto;
 mod schema;
 mod tracer;
 
 /// A field's value as `ltt record --filter` expressions see it
 /// ([`Field::filter_value`]).
+pub use context::{Context, ContextKind, DEFAULT_CONTEXTS};
 pub use ltt_filter::Value as FilterValue;
 pub use schema::{
     apply_format, EnumEntry, EventDesc, Field, FieldDesc, FieldKind, Format, IntField, IntKind,
@@ -60,7 +62,7 @@ pub use schema::{
 pub use tracer::Hit;
 pub use tracer::{
     app_socket_path, daemon_dir, is_tracing, CallSite, Provider, APP_SOCKET_NAME, DEBUG_ENV,
-    HOME_ENV, PROCNAME_LEN, RECORD_PREFIX, SOCKET_ENV,
+    HEADER_LEN, HOME_ENV, PROCNAME_LEN, SOCKET_ENV,
 };
 
 /// Declares a provider and its events.

@@ -17,8 +17,9 @@
 //!     int       = bits:u8 flags:u8 (1 signed, 2 hex, 4 big-endian, 8 text)
 //! daemon → app  STATES    provider:u32 n:u16 ids*n   one per event, in order
 //!     ids       = id:u32 enabled:u8 nf:u16 (len:u32 bytecode[len])*nf
-//! daemon → app  CHANNEL                              then the channel memfd
-//!                                                    (SCM_RIGHTS): write there
+//! daemon → app  CHANNEL   n:u8 context*n             then the channel memfd
+//!                                                    (SCM_RIGHTS): write there,
+//!                                                    with these contexts
 //! daemon → app  SYNC      seq:u32                    the app answers SYNC seq
 //! app → daemon  SYNC      seq:u32                    once all before is applied
 //! ```
@@ -39,6 +40,7 @@
 
 use std::io::{self, Read, Write};
 
+use crate::context::Context;
 use crate::schema::{EventDesc, FieldKind, IntKind};
 
 /// First field of HELLO.
@@ -528,8 +530,38 @@ pub fn decode_states(p: &[u8]) -> Result<(u32, Vec<EventIds>), ProtoError> {
     Ok((provider, out))
 }
 
-pub fn encode_channel() -> Vec<u8> {
-    vec![MSG_CHANNEL]
+/// Most contexts one channel may have.
+pub const MAX_CONTEXTS: usize = 32;
+
+pub fn encode_channel(contexts: &[Context]) -> Vec<u8> {
+    let mut e = Enc::new(MSG_CHANNEL);
+    e.u8(contexts.len() as u8);
+    for c in contexts {
+        e.u8(*c as u8);
+    }
+    e.0
+}
+
+/// The contexts of a CHANNEL message (its fd follows it).
+pub fn decode_channel(p: &[u8]) -> Result<Vec<Context>, ProtoError> {
+    let mut d = Dec::new(p);
+    if d.u8()? != MSG_CHANNEL {
+        return Err(ProtoError("expected CHANNEL"));
+    }
+    let n = d.u8()? as usize;
+    if n > MAX_CONTEXTS {
+        return Err(ProtoError("too many contexts"));
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = Context::from_code(d.u8()?).ok_or(ProtoError("unknown context"))?;
+        if out.contains(&c) {
+            return Err(ProtoError("context given twice"));
+        }
+        out.push(c);
+    }
+    d.end()?;
+    Ok(out)
 }
 
 pub fn encode_sync(seq: u32) -> Vec<u8> {
@@ -622,7 +654,10 @@ mod tests {
             assert!(decode_states(&bytes[..n]).is_err());
         }
         assert_eq!(decode_sync(&encode_sync(77)).unwrap(), 77);
-        assert!(decode_sync(&encode_channel()).is_err());
+        let ctx = [Context::Ip, Context::Vpid];
+        assert_eq!(decode_channel(&encode_channel(&ctx)).unwrap(), ctx);
+        assert!(decode_sync(&encode_channel(&ctx)).is_err());
+        assert!(decode_channel(&encode_channel(&[Context::Ip, Context::Ip])).is_err());
         assert_eq!(decode_welcome(&encode_welcome(STATUS_OK)).unwrap(), 0);
     }
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use ltt_filter::{Bytecode, FieldSource, Value};
 use ltt_ringbuf::Channel;
 
+use crate::context::ContextSet;
 use crate::proto;
 use crate::schema::{EventDesc, Out};
 
@@ -55,10 +56,10 @@ pub enum Hit {
     Filter,
 }
 
-/// Bytes before the payload: the LTTng large event header in its extended
-/// form (u16 65535, u32 id, u64 timestamp) and the stream event context
-/// (vpid i32, vtid i32, procname `char[17]`).
-pub const RECORD_PREFIX: usize = 14 + 4 + 4 + PROCNAME_LEN;
+/// Bytes of the event header before the contexts and the payload: LTTng's
+/// large event header in its extended form (u16 65535, u32 id, u64
+/// timestamp).
+pub const HEADER_LEN: usize = 14;
 /// Length of the `procname` context (LTTng: 16 + NUL).
 pub const PROCNAME_LEN: usize = 17;
 
@@ -163,12 +164,12 @@ impl CallSite {
         let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
             return;
         };
-        let Some(channel) = tracer.channel() else {
+        let Some(active) = tracer.active() else {
             return;
         };
         let id = self.id.load(Ordering::Relaxed);
-        let Ok(mut r) = channel.reserve(RECORD_PREFIX + payload_len, ltt_ringbuf::monotonic_ns)
-        else {
+        let len = HEADER_LEN + active.contexts.len + payload_len;
+        let Ok(mut r) = active.channel.reserve(len, ltt_ringbuf::monotonic_ns) else {
             return;
         };
         let ts = r.timestamp();
@@ -179,9 +180,9 @@ impl CallSite {
         out.put(&0xffffu16.to_le_bytes());
         out.put(&id.to_le_bytes());
         out.put(&ts.to_le_bytes());
-        out.put(&VPID.load(Ordering::Relaxed).to_le_bytes());
-        out.put(&vtid().to_le_bytes());
-        out.put(&tracer.procname);
+        active
+            .contexts
+            .write(&mut out, &tracer.procname, call_site_address());
         write(&mut out);
         r.commit();
     }
@@ -252,7 +253,7 @@ impl FieldSource for HitSource<'_> {
     fn context(&self, index: usize) -> Option<Value<'_>> {
         // SAFETY (all calls below): the functions have no preconditions.
         Some(match index {
-            ctx::VPID => Value::Signed(VPID.load(Ordering::Relaxed).into()),
+            ctx::VPID => Value::Signed(vpid().into()),
             ctx::VTID => Value::Signed(vtid().into()),
             ctx::PROCNAME => Value::Str(self.procname),
             ctx::PTHREAD_ID => Value::Unsigned(unsafe { libc::pthread_self() } as u64),
@@ -350,6 +351,12 @@ pub fn app_socket_path() -> Option<PathBuf> {
     }
 }
 
+/// A session's channel and the contexts its records carry.
+struct Active {
+    channel: Channel,
+    contexts: ContextSet,
+}
+
 /// The process's link to the session daemon and the channel it writes to.
 struct Tracer {
     /// The process that connected: a forked child shares the socket, so it
@@ -357,9 +364,10 @@ struct Tracer {
     pid: i32,
     /// Writing half (the listener thread does all the reading).
     conn: Mutex<UnixStream>,
-    /// The active session's channel, null between sessions. Replaced ones
-    /// are leaked: a hit in progress may still be writing into them.
-    channel: AtomicPtr<Channel>,
+    /// The active session's channel and contexts, null before the first
+    /// session. Replaced ones are leaked: a hit in progress may still be
+    /// writing into them.
+    active: AtomicPtr<Active>,
     procname: [u8; PROCNAME_LEN],
     /// Providers sent to the daemon, by number, and whether it answered.
     providers: Mutex<Vec<(&'static Provider, bool)>>,
@@ -373,8 +381,30 @@ thread_local! {
     static VTID: Cell<i32> = const { Cell::new(0) };
 }
 
+/// An address inside the code that hit the event (the `ip` context):
+/// this is inlined into the call site.
 #[inline(always)]
-fn vtid() -> i32 {
+fn call_site_address() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let ip: u64;
+        // SAFETY: only computes an address; touches no memory.
+        unsafe {
+            std::arch::asm!("lea {}, [rip]", out(reg) ip, options(nomem, nostack, preserves_flags))
+        };
+        ip
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0
+}
+
+#[inline(always)]
+pub(crate) fn vpid() -> i32 {
+    VPID.load(Ordering::Relaxed)
+}
+
+#[inline(always)]
+pub(crate) fn vtid() -> i32 {
     VTID.with(|t| {
         let v = t.get();
         if v != 0 {
@@ -529,7 +559,7 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
     Ok(Tracer {
         pid,
         conn: Mutex::new(sock),
-        channel: AtomicPtr::new(std::ptr::null_mut()),
+        active: AtomicPtr::new(std::ptr::null_mut()),
         procname,
         providers: Mutex::new(Vec::new()),
         answered: Condvar::new(),
@@ -538,10 +568,10 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
 
 impl Tracer {
     #[inline(always)]
-    fn channel(&self) -> Option<&'static Channel> {
-        let ch = self.channel.load(Ordering::Acquire);
-        // SAFETY: non-null channels were leaked by `apply`: never freed.
-        (!ch.is_null()).then(|| unsafe { &*ch })
+    fn active(&self) -> Option<&'static Active> {
+        let a = self.active.load(Ordering::Acquire);
+        // SAFETY: non-null pointers were leaked by `apply`: never freed.
+        (!a.is_null()).then(|| unsafe { &*a })
     }
 
     /// Send the provider's schema and wait (at most `STEP_TIMEOUT`) for
@@ -623,11 +653,15 @@ impl Tracer {
                 *answered = true;
                 self.answered.notify_all();
             }
-            Some(&proto::MSG_CHANNEL) if frame.len() == 1 => {
+            Some(&proto::MSG_CHANNEL) => {
+                let contexts = proto::decode_channel(frame)?;
                 let fd = ltt_ringbuf::recv_fd(sock)?;
                 let channel = Channel::open(fd).map_err(std::io::Error::other)?;
-                let new = Box::into_raw(Box::new(channel));
-                self.channel.store(new, Ordering::Release);
+                let new = Box::into_raw(Box::new(Active {
+                    channel,
+                    contexts: ContextSet::new(contexts),
+                }));
+                self.active.store(new, Ordering::Release);
             }
             Some(&proto::MSG_SYNC) => {
                 let seq = proto::decode_sync(frame)?;
