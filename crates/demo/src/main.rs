@@ -60,6 +60,8 @@ enum Payload {
     Empty,
     OneInt,
     AllTypes,
+    /// A `tracing::info!` event with one field, through ltt's tracing layer.
+    Tracing,
 }
 
 /// An instrumented demo program for ltt (try `ltt record -- ltt-demo`).
@@ -152,12 +154,21 @@ fn run(args: &Args, t: u32) -> u128 {
         Payload::Empty => repeat(n, pause, |_| ltt_ust::tracepoint!(demo::empty())),
         Payload::OneInt => repeat(n, pause, |i| ltt_ust::tracepoint!(demo::one_int(i as i32))),
         Payload::AllTypes => repeat(n, pause, |i| all_types(i, t)),
+        Payload::Tracing => repeat(n, pause, |i| tracing::info!(i, "demo message")),
     }
     start.elapsed().as_nanos()
 }
 
 fn main() {
     let args = Args::parse();
+    if args.payload == Payload::Tracing {
+        use tracing_subscriber::layer::SubscriberExt;
+        let subscriber = tracing_subscriber::registry().with(ltt_ust::LttLayer);
+        if tracing::subscriber::set_global_default(subscriber).is_err() {
+            eprintln!("ltt-demo: a tracing subscriber is already set");
+        }
+        ltt_ust::rust_tracing::register();
+    }
     demo::register();
     let threads = args.threads.max(1);
     let times: Vec<u128> = std::thread::scope(|s| {

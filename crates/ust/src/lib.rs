@@ -46,6 +46,8 @@
 //! its type fails the build.
 
 mod context;
+#[cfg(feature = "tracing")]
+mod layer;
 pub mod proto;
 mod schema;
 mod tracer;
@@ -53,6 +55,8 @@ mod tracer;
 /// A field's value as `ltt record --filter` expressions see it
 /// ([`Field::filter_value`]).
 pub use context::{Context, ContextKind, DEFAULT_CONTEXTS};
+#[cfg(feature = "tracing")]
+pub use layer::{rust_tracing, LttLayer};
 pub use ltt_filter::Value as FilterValue;
 pub use schema::{
     apply_format, EnumEntry, EventDesc, Field, FieldDesc, FieldKind, Format, IntField, IntKind,
