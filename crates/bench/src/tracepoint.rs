@@ -30,7 +30,8 @@ pub const ABOUT: &str =
 const USAGE: &str = "\
 usage: ltt-bench tracepoint [OPTIONS]
 
-For payloads empty, one-int and all-types, on 1 and 2 threads: ns/event of
+For payloads empty, one-int, all-types and tracing (Rust `tracing` events
+through the layer; ltt only), on 1 and 2 threads: ns/event of
 ltt-demo (alone, and under `ltt record`) against the same events in a C
 program using LTTng-UST (no session, and a session enabling the event),
 same channel configuration (4 x 1 MiB sub-buffers per CPU, discard mode).
@@ -79,10 +80,17 @@ pub(crate) enum Payload {
     Empty,
     OneInt,
     AllTypes,
+    /// `tracing::info!` through ltt's tracing layer (no LTTng equivalent).
+    Tracing,
 }
 
 impl Payload {
-    const ALL: [Payload; 3] = [Payload::Empty, Payload::OneInt, Payload::AllTypes];
+    const ALL: [Payload; 4] = [
+        Payload::Empty,
+        Payload::OneInt,
+        Payload::AllTypes,
+        Payload::Tracing,
+    ];
 
     /// The `--payload` value of both programs.
     pub(crate) fn arg(self) -> &'static str {
@@ -90,6 +98,7 @@ impl Payload {
             Payload::Empty => "empty",
             Payload::OneInt => "one-int",
             Payload::AllTypes => "all-types",
+            Payload::Tracing => "tracing",
         }
     }
 
@@ -99,6 +108,7 @@ impl Payload {
             Payload::Empty => "demo:empty",
             Payload::OneInt => "demo:one_int",
             Payload::AllTypes => "demo:all_types",
+            Payload::Tracing => "rust_tracing:info",
         }
     }
 }
@@ -656,6 +666,9 @@ pub fn run(args: Vec<String>) -> Result<()> {
                 };
                 let ltt_s = ltt.measure(&c, payload, threads, mode)?;
                 let lttng_s = match &mut lttng {
+                    _ if payload == Payload::Tracing => {
+                        Err("no LTTng-UST equivalent of Rust's tracing".to_string())
+                    }
                     Ok(l) => l
                         .measure(&c, payload, threads, mode)
                         .map_err(|e| format!("{e:#}")),
