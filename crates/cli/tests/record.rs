@@ -412,3 +412,23 @@ fn demo_runs_without_a_session_or_with_a_broken_one() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_forked_child_registers_on_its_own() {
+    let dir = scratch("fork");
+    let out = dir.join("trace");
+    let o = record(
+        &out,
+        &[],
+        &["--fork", "--iterations", "150", "--payload", "one-int"],
+    );
+    let stderr = text(&o.stderr);
+    // The child connected itself: the session saw two processes.
+    assert!(stderr.contains("2 traced processes"), "{stderr}");
+    assert_eq!(summary_count(&stderr, "demo:one_int"), 300);
+    let shown = view(&out);
+    let mut pids: Vec<&str> = shown.lines().map(|l| field(l, "vpid")).collect();
+    pids.sort();
+    pids.dedup();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+}

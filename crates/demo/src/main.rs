@@ -81,6 +81,10 @@ struct Args {
     /// app, e.g. to enable events while it runs; the pauses are timed too).
     #[arg(long, value_name = "US", default_value_t = 0)]
     interval_us: u64,
+    /// Fork once before the loop: the child runs the same loop (and
+    /// registers with the session on its own), the parent waits for it.
+    #[arg(long)]
+    fork: bool,
 }
 
 /// Strings cycled through by `all_types` (no empty string: babeltrace2
@@ -170,6 +174,19 @@ fn main() {
         ltt_ust::rust_tracing::register();
     }
     demo::register();
+    // SAFETY: fork in a process whose other threads (the tracer's
+    // listener) the child does not need; the child only runs the loop.
+    let child = if args.fork {
+        unsafe { libc::fork() }
+    } else {
+        -1
+    };
+    if child == 0 {
+        for t in 0..args.threads.max(1) {
+            run(&args, t);
+        }
+        std::process::exit(0);
+    }
     let threads = args.threads.max(1);
     let times: Vec<u128> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -186,6 +203,15 @@ fn main() {
     } else {
         total as f64 / threads as f64 / args.iterations as f64
     };
+    if child > 0 {
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        if status != 0 {
+            eprintln!("ltt-demo: the forked child failed ({status})");
+            std::process::exit(1);
+        }
+    }
     println!(
         "RESULT iterations={} threads={} ns_per_event={:.1}",
         args.iterations, threads, ns_per_event

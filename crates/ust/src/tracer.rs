@@ -13,8 +13,10 @@ use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU8, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering,
+};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use ltt_filter::{Bytecode, FieldSource, Value};
@@ -142,7 +144,7 @@ impl CallSite {
     #[inline(never)]
     pub fn filter_accepts(&self, fields: &[Value<'_>]) -> bool {
         let filters = self.filters.load(Ordering::Acquire);
-        let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
+        let Some(tracer) = current_tracer() else {
             return false;
         };
         if filters.is_null() {
@@ -161,7 +163,7 @@ impl CallSite {
     #[doc(hidden)]
     #[inline(always)]
     pub fn write_record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
-        let Some(tracer) = TRACER.get().and_then(Option::as_ref) else {
+        let Some(tracer) = current_tracer() else {
             return;
         };
         let Some(active) = tracer.active() else {
@@ -273,6 +275,8 @@ pub struct Provider {
     name: &'static str,
     events: &'static [&'static CallSite],
     registered: AtomicBool,
+    /// In [`PROVIDERS`] (the list a forked child walks).
+    listed: AtomicBool,
 }
 
 impl Provider {
@@ -282,6 +286,7 @@ impl Provider {
             name,
             events,
             registered: AtomicBool::new(false),
+            listed: AtomicBool::new(false),
         }
     }
 
@@ -304,10 +309,15 @@ impl Provider {
         }
         // One registration at a time; others wait (bounded by the
         // handshake timeouts) so that no early event is silently dropped.
-        static LOCK: Mutex<()> = Mutex::new(());
-        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = RegistrationLock::take();
         if self.registered.load(Ordering::Acquire) {
             return;
+        }
+        if !self.listed.swap(true, Ordering::AcqRel) {
+            let n = NUM_PROVIDERS.fetch_add(1, Ordering::AcqRel);
+            if let Some(slot) = PROVIDERS.get(n) {
+                slot.store(self as *const Provider as *mut Provider, Ordering::Release);
+            }
         }
         let outcome = match tracer() {
             Some(t) => t.register_provider(self),
@@ -374,7 +384,48 @@ struct Tracer {
     answered: Condvar,
 }
 
-static TRACER: OnceLock<Option<Tracer>> = OnceLock::new();
+/// This process's tracer (null: none), and the process that set it: a
+/// forked child sees another pid and connects anew.
+static TRACER: AtomicPtr<Tracer> = AtomicPtr::new(std::ptr::null_mut());
+static TRACER_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Providers this process registered, without a lock: the child of a fork
+/// walks them to register them again.
+const MAX_PROVIDERS: usize = 1024;
+static PROVIDERS: [AtomicPtr<Provider>; MAX_PROVIDERS] =
+    [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_PROVIDERS];
+static NUM_PROVIDERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Serializes registrations. A flag rather than a mutex so that a forked
+/// child can reset it (the thread that held it does not exist there).
+static REGISTERING: AtomicBool = AtomicBool::new(false);
+
+struct RegistrationLock;
+
+impl RegistrationLock {
+    fn take() -> RegistrationLock {
+        while REGISTERING
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        RegistrationLock
+    }
+}
+
+impl Drop for RegistrationLock {
+    fn drop(&mut self) {
+        REGISTERING.store(false, Ordering::Release);
+    }
+}
+
+#[inline(always)]
+fn current_tracer() -> Option<&'static Tracer> {
+    let t = TRACER.load(Ordering::Acquire);
+    // SAFETY: tracers are leaked by `tracer()`: never freed.
+    (!t.is_null()).then(|| unsafe { &*t })
+}
 static VPID: AtomicI32 = AtomicI32::new(0);
 
 thread_local! {
@@ -417,13 +468,29 @@ pub(crate) fn vtid() -> i32 {
     })
 }
 
-/// After `fork`, the child has a new pid and its only thread a new tid;
-/// the buffers stay shared, so its records simply carry the new ids. (The
-/// child has no listener: its events keep the state they had at fork.)
+/// After `fork`, the child has a new pid, its only thread a new tid, and
+/// no listener thread: it forgets the parent's connection and registers
+/// again at the next hit of each event (as lttng-ust's children do), so
+/// that it follows the session on its own. Only atomics are touched here.
 extern "C" fn after_fork_in_child() {
     // SAFETY: getpid has no preconditions.
     VPID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     let _ = VTID.try_with(|t| t.set(0));
+    REGISTERING.store(false, Ordering::Release);
+    TRACER.store(std::ptr::null_mut(), Ordering::Release);
+    let n = NUM_PROVIDERS.load(Ordering::Acquire).min(MAX_PROVIDERS);
+    for slot in &PROVIDERS[..n] {
+        let p = slot.load(Ordering::Acquire);
+        if p.is_null() {
+            continue;
+        }
+        // SAFETY: providers are statics.
+        let p = unsafe { &*p };
+        for site in p.events {
+            site.state.store(UNREGISTERED, Ordering::Release);
+        }
+        p.registered.store(false, Ordering::Release);
+    }
 }
 
 fn debug(msg: &str) {
@@ -435,28 +502,31 @@ fn debug(msg: &str) {
 /// Whether this process is connected to a session daemon (connecting on
 /// the first call).
 pub fn is_tracing() -> bool {
+    let _guard = RegistrationLock::take();
     tracer().is_some()
 }
 
+/// The tracer, connecting on the first call in this process (the caller
+/// holds the registration lock).
 fn tracer() -> Option<&'static Tracer> {
-    let tracer = TRACER
-        .get_or_init(|| {
-            let path = app_socket_path()?;
-            match connect(&path) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    debug(&format!(
-                        "not tracing: session daemon at {}: {e}",
-                        path.display()
-                    ));
-                    None
-                }
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if TRACER_PID.load(Ordering::Acquire) != pid {
+        TRACER_PID.store(pid, Ordering::Release);
+        let path = app_socket_path()?;
+        match connect(&path) {
+            Ok(t) => {
+                let t: &'static Tracer = Box::leak(Box::new(t));
+                TRACER.store(t as *const Tracer as *mut Tracer, Ordering::Release);
+                t.spawn_listener();
             }
-        })
-        .as_ref()?;
-    static LISTENER: std::sync::Once = std::sync::Once::new();
-    LISTENER.call_once(|| tracer.spawn_listener());
-    Some(tracer)
+            Err(e) => debug(&format!(
+                "not tracing: session daemon at {}: {e}",
+                path.display()
+            )),
+        }
+    }
+    current_tracer()
 }
 
 fn procname() -> [u8; PROCNAME_LEN] {
@@ -554,8 +624,11 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
     // the daemon lives.
     sock.set_read_timeout(None)?;
     VPID.store(pid, Ordering::Relaxed);
+    static AT_FORK: std::sync::Once = std::sync::Once::new();
     // SAFETY: registers a plain extern "C" function with no arguments.
-    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    AT_FORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    });
     Ok(Tracer {
         pid,
         conn: Mutex::new(sock),
