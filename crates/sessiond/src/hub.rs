@@ -135,20 +135,27 @@ impl Hub {
         self.lock().active.clone()
     }
 
-    /// Make `rec` the recording every app writes to.
+    /// Make `rec` the recording every app writes to; returns once every
+    /// app confirmed (or did not in time), so that events hit after
+    /// `ltt start` returns are recorded.
     pub fn activate(&self, rec: Arc<Recording>) {
         let mut state = self.lock();
         state.apps.retain_mut(|app| app.attach(&rec));
-        state.active = Some(rec);
+        state.active = Some(rec.clone());
+        self.sync(state, &rec);
     }
 
-    /// Send every app its events' states again (the rules changed).
+    /// Send every app its events' states again (the rules changed), and
+    /// wait for them to apply them.
     pub fn refresh(&self) {
         let mut state = self.lock();
         let rec = state.active.clone();
         state
             .apps
             .retain_mut(|app| (0..app.providers.len()).all(|p| app.send_states(p, rec.as_deref())));
+        if let Some(rec) = rec {
+            self.sync(state, &rec);
+        }
     }
 
     /// Disable every event in every app, and wait (boundedly) until each
@@ -156,12 +163,22 @@ impl Hub {
     pub fn deactivate(&self) -> Option<Arc<Recording>> {
         let mut state = self.lock();
         let rec = state.active.take()?;
+        state
+            .apps
+            .retain_mut(|app| (0..app.providers.len()).all(|p| app.send_states(p, None)));
+        self.sync(state, &rec);
+        Some(rec)
+    }
+
+    /// Send SYNC to every app and wait, without the lock, until each one
+    /// answered (it applied everything sent before) or `SYNC_TIMEOUT`
+    /// passed; laggards are reported in `rec`'s warnings.
+    fn sync(&self, mut state: MutexGuard<'_, State>, rec: &Recording) {
         state.next_sync += 1;
         let seq = state.next_sync;
-        state.apps.retain_mut(|app| {
-            (0..app.providers.len()).all(|p| app.send_states(p, None))
-                && app.send(&proto::encode_sync(seq))
-        });
+        state
+            .apps
+            .retain_mut(|app| app.send(&proto::encode_sync(seq)));
         let waits: Vec<_> = state
             .apps
             .iter()
@@ -180,12 +197,11 @@ impl Hub {
                 .0;
             if *got < seq {
                 rec.warn(format!(
-                    "{} (pid {}) did not confirm the stop in time",
+                    "{} (pid {}) did not confirm in time",
                     info.procname, info.pid
                 ));
             }
         }
-        Some(rec)
     }
 
     /// The connected apps and the events they declared.
