@@ -45,6 +45,10 @@ pub struct RecordArgs {
     /// Sub-buffers per CPU (rounded up to a power of two, at least 2).
     #[arg(long, value_name = "N", default_value_t = ltt_sessiond::DEFAULT_NUM_SUBBUFS)]
     num_subbuf: u32,
+    /// One trace per traced process (`ust/pid/PROCNAME-PID-DATETIME/`)
+    /// instead of one for all of them.
+    #[arg(long)]
+    buffers_pid: bool,
     /// The command to trace, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -88,6 +92,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         filters: args.filters,
         subbuf_size: args.subbuf_size,
         num_subbufs: args.num_subbuf,
+        per_pid: args.buffers_pid,
         ..SessionConfig::default()
     })
     .with_context(|| format!("cannot record to {}", output.display()))?;

@@ -156,7 +156,8 @@ pub struct EnableChannel {
     /// Per-user buffers (the default).
     #[arg(long)]
     buffers_uid: bool,
-    /// Per-process buffers: not available yet.
+    /// Per-process buffers: one trace per traced process
+    /// (`ust/pid/PROCNAME-PID-DATETIME/`).
     #[arg(long, conflicts_with = "buffers_uid")]
     buffers_pid: bool,
     /// Maximum size of each trace file: not available yet.
@@ -325,9 +326,6 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
 
 fn enable_channel(c: EnableChannel) -> Result<Request> {
     c.domain.check()?;
-    if c.buffers_pid {
-        bail!("--buffers-pid is not available yet: ltt channels are per-user (--buffers-uid)");
-    }
     if c.tracefile_size.is_some() || c.tracefile_count.is_some() {
         bail!("--tracefile-size/--tracefile-count are not available yet");
     }
@@ -335,6 +333,7 @@ fn enable_channel(c: EnableChannel) -> Result<Request> {
     spec.subbuf_size = c.subbuf_size.unwrap_or(spec.subbuf_size);
     spec.num_subbuf = c.num_subbuf.unwrap_or(spec.num_subbuf);
     spec.overwrite = c.overwrite;
+    spec.buffers_pid = c.buffers_pid;
     spec.switch_timer_us = c.switch_timer.unwrap_or(0);
     spec.read_timer_us = c.read_timer.unwrap_or(0);
     spec.monitor_timer_us = c.monitor_timer.unwrap_or(spec.monitor_timer_us);
@@ -423,7 +422,12 @@ fn print_session(s: &SessionInfo) {
         return;
     }
     println!("=== Domain: User space ===\n");
-    println!("Buffering scheme: per-user\n");
+    let scheme = if s.channels.iter().any(|c| c.spec.buffers_pid) {
+        "per-process"
+    } else {
+        "per-user"
+    };
+    println!("Buffering scheme: {scheme}\n");
     println!("Channels:\n-------------");
     for c in &s.channels {
         let timer = |us: u64| {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{fixtures, ltt, scratch};
 use ltt_sessiond::hub::Hub;
-use ltt_sessiond::{EventRule, Recording, RecordingConfig};
+use ltt_sessiond::{EventRule, Recording, RecordingConfig, Target};
 
 ltt_ust::provider! {
     mod lab {
@@ -150,7 +150,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
             })
             .unwrap_or_else(|e| panic!("{name} `{expr}`: {e}")),
         );
-        hub.activate(rec.clone());
+        hub.activate(Arc::new(Target::PerUid(rec.clone())));
         for e in &events {
             ltt_ust::tracepoint!(lab::filt(
                 e.i, e.arr, &e.seq, e.a, e.b, e.flags, e.neg, e.d, &e.name

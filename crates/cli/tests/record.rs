@@ -432,3 +432,42 @@ fn a_forked_child_registers_on_its_own() {
     pids.dedup();
     assert_eq!(pids.len(), 2, "{pids:?}");
 }
+
+#[test]
+fn per_process_buffers_give_each_process_its_own_trace() {
+    let dir = scratch("buffers-pid");
+    let out = dir.join("trace");
+    let o = record(
+        &out,
+        &["--buffers-pid"],
+        &["--fork", "--iterations", "120", "--payload", "all-types"],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(summary_count(&stderr, "demo:all_types"), 240, "{stderr}");
+    let traces: Vec<_> = std::fs::read_dir(out.join("ust/pid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(traces.len(), 2, "{traces:?}");
+    for t in &traces {
+        let name = t.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("ltt-demo-"), "{name}");
+        assert!(t.join("metadata").is_file());
+        // Each trace holds only its own process's events.
+        let shown = view(t);
+        let pid = name.split('-').nth(2).unwrap();
+        assert_eq!(shown.lines().count(), 120);
+        assert!(shown.lines().all(|l| field(l, "vpid") == pid), "{name}");
+    }
+    if require_tool("babeltrace2") {
+        let bt = Command::new("babeltrace2")
+            .arg(&out)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        assert!(bt.status.success(), "{}", text(&bt.stderr));
+        if let Some(d) = first_difference(&text(&bt.stdout), &view(&out)) {
+            panic!("babeltrace2 and ltt view differ on per-PID traces: {d}");
+        }
+    }
+}

@@ -368,8 +368,8 @@ fn save_load_and_clear_errors() {
     );
     h.ltt_fails(&["enable-channel", "-u", "c2"], "one user-space channel");
     h.ltt_fails(
-        &["enable-channel", "-u", "--buffers-pid", "c2"],
-        "--buffers-pid",
+        &["enable-channel", "-u", "--tracefile-size", "1M", "c2"],
+        "--tracefile-size",
     );
     h.ltt_fails(
         &[
@@ -476,4 +476,31 @@ fn another_user_is_refused() {
 extern "C" {
     #[link_name = "getuid"]
     fn libc_getuid() -> u32;
+}
+
+#[test]
+fn per_process_buffers_in_a_session() {
+    let h = Home::new("buffers-pid");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "pp", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-channel", "-u", "--buffers-pid", "channel0"]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    assert!(h
+        .ltt(&["list", "pp"])
+        .contains("Buffering scheme: per-process"));
+    h.ltt(&["start"]);
+    let a = h.demo(&["--iterations", "50", "--payload", "one-int"]);
+    let b = h.demo(&["--iterations", "70", "--payload", "one-int"]);
+    wait_ok(a);
+    wait_ok(b);
+    h.ltt(&["stop"]);
+    let traces = std::fs::read_dir(out.join("ust/pid")).unwrap().count();
+    assert_eq!(traces, 2);
+    let mut counts: Vec<usize> = std::fs::read_dir(out.join("ust/pid"))
+        .unwrap()
+        .map(|e| events(&h.ltt(&["view", e.unwrap().path().to_str().unwrap()])).len())
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [50, 70]);
+    h.ltt(&["destroy"]);
 }

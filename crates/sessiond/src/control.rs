@@ -33,6 +33,9 @@ pub struct ChannelSpec {
     pub read_timer_us: u64,
     #[serde(default)]
     pub monitor_timer_us: u64,
+    /// One trace per process (`--buffers-pid`) instead of per user.
+    #[serde(default)]
+    pub buffers_pid: bool,
 }
 
 impl ChannelSpec {
@@ -46,6 +49,7 @@ impl ChannelSpec {
             switch_timer_us: 0,
             read_timer_us: 0,
             monitor_timer_us: 1_000_000,
+            buffers_pid: false,
         }
     }
 }

@@ -12,15 +12,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::control::{AppView, ChannelInfo, ChannelSpec, Reply, Request, SessionInfo};
 use crate::hub::Hub;
-use crate::recording::{Recording, RecordingConfig};
+use crate::recording::RecordingConfig;
 use crate::registry::parse_filter;
 use crate::rules::EventRule;
+use crate::target::Target;
 use crate::{default_output_dir, sys, CHANNEL_NAME};
 use ltt_ust::Context;
 
 struct Sess {
     info: SessionInfo,
-    recording: Option<Arc<Recording>>,
+    /// From the first `start` to `destroy`.
+    recording: Option<Arc<Target>>,
 }
 
 #[derive(Default)]
@@ -438,19 +440,22 @@ impl Daemon {
                     ));
                 };
                 let rec = Arc::new(
-                    Recording::start(RecordingConfig {
-                        output: sess.info.output.clone(),
-                        trace_name: name.clone(),
-                        rules: sess.rules(),
-                        contexts: ch
-                            .contexts
-                            .iter()
-                            .filter_map(|c| Context::from_name(c))
-                            .collect(),
-                        subbuf_size: ch.spec.subbuf_size,
-                        num_subbufs: ch.spec.num_subbuf,
-                        overwrite: ch.spec.overwrite,
-                    })
+                    Target::start(
+                        RecordingConfig {
+                            output: sess.info.output.clone(),
+                            trace_name: name.clone(),
+                            rules: sess.rules(),
+                            contexts: ch
+                                .contexts
+                                .iter()
+                                .filter_map(|c| Context::from_name(c))
+                                .collect(),
+                            subbuf_size: ch.spec.subbuf_size,
+                            num_subbufs: ch.spec.num_subbuf,
+                            overwrite: ch.spec.overwrite,
+                        },
+                        ch.spec.buffers_pid,
+                    )
                     .map_err(|e| format!("session {name}: {e}"))?,
                 );
                 sess.recording = Some(rec.clone());

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use ltt_ust::proto::{self, EventIds, WireEvent};
 
 use crate::recording::Recording;
+use crate::target::Target;
 
 /// How often blocked threads look at the stop flag.
 const TICK: Duration = Duration::from_millis(100);
@@ -48,6 +49,8 @@ struct App {
     info: AppInfo,
     /// Writing half; the app's thread reads.
     writer: UnixStream,
+    /// The recording it writes to, while a session is active.
+    rec: Option<Arc<Recording>>,
     /// Event classes of each provider, by the app's provider number.
     providers: Vec<Vec<WireEvent>>,
     /// Highest SYNC the app answered.
@@ -57,7 +60,7 @@ struct App {
 #[derive(Default)]
 struct State {
     apps: Vec<App>,
-    active: Option<Arc<Recording>>,
+    active: Option<Arc<Target>>,
     next_sync: u32,
 }
 
@@ -75,20 +78,41 @@ impl App {
         proto::write_frame(&mut self.writer, payload).is_ok()
     }
 
-    /// Give the app the recording's channel and its events' states.
-    fn attach(&mut self, rec: &Recording) -> bool {
+    /// Give the app its recording's channel and its events' states.
+    fn attach(&mut self, target: &Target) -> bool {
+        let rec = match target.for_app(&self.info) {
+            Ok(rec) => rec,
+            Err(e) => {
+                target.warn(format!(
+                    "{} (pid {}) not traced: {e}",
+                    self.info.procname, self.info.pid
+                ));
+                return true;
+            }
+        };
         rec.note_app(&self.info);
         if !self.send(&proto::encode_channel(&rec.contexts()))
             || ltt_ringbuf::send_fd(&self.writer, rec.channel_fd()).is_err()
         {
             return false;
         }
-        (0..self.providers.len()).all(|p| self.send_states(p, Some(rec)))
+        self.rec = Some(rec);
+        self.send_all_states()
     }
 
-    fn send_states(&mut self, provider: usize, rec: Option<&Recording>) -> bool {
+    /// Stop writing: every event disabled.
+    fn detach(&mut self) -> bool {
+        self.rec = None;
+        self.send_all_states()
+    }
+
+    fn send_all_states(&mut self) -> bool {
+        (0..self.providers.len()).all(|p| self.send_states(p))
+    }
+
+    fn send_states(&mut self, provider: usize) -> bool {
         let events = &self.providers[provider];
-        let states = match rec {
+        let states = match &self.rec {
             Some(rec) => rec.register(events),
             None => vec![EventIds::new(u32::MAX, false); events.len()],
         };
@@ -130,50 +154,40 @@ impl Hub {
         }
     }
 
-    /// Whether a recording is active.
-    pub fn active(&self) -> Option<Arc<Recording>> {
-        self.lock().active.clone()
-    }
-
-    /// Make `rec` the recording every app writes to; returns once every
-    /// app confirmed (or did not in time), so that events hit after
-    /// `ltt start` returns are recorded.
-    pub fn activate(&self, rec: Arc<Recording>) {
+    /// Make `target` where every app writes; returns once every app
+    /// confirmed (or did not in time), so that events hit after `ltt start`
+    /// returns are recorded.
+    pub fn activate(&self, target: Arc<Target>) {
         let mut state = self.lock();
-        state.apps.retain_mut(|app| app.attach(&rec));
-        state.active = Some(rec.clone());
-        self.sync(state, &rec);
+        state.apps.retain_mut(|app| app.attach(&target));
+        state.active = Some(target.clone());
+        self.sync(state, &target);
     }
 
     /// Send every app its events' states again (the rules changed), and
     /// wait for them to apply them.
     pub fn refresh(&self) {
         let mut state = self.lock();
-        let rec = state.active.clone();
-        state
-            .apps
-            .retain_mut(|app| (0..app.providers.len()).all(|p| app.send_states(p, rec.as_deref())));
-        if let Some(rec) = rec {
-            self.sync(state, &rec);
+        state.apps.retain_mut(App::send_all_states);
+        if let Some(target) = state.active.clone() {
+            self.sync(state, &target);
         }
     }
 
     /// Disable every event in every app, and wait (boundedly) until each
-    /// app confirmed; returns the recording that was active.
-    pub fn deactivate(&self) -> Option<Arc<Recording>> {
+    /// app confirmed; returns what was active.
+    pub fn deactivate(&self) -> Option<Arc<Target>> {
         let mut state = self.lock();
-        let rec = state.active.take()?;
-        state
-            .apps
-            .retain_mut(|app| (0..app.providers.len()).all(|p| app.send_states(p, None)));
-        self.sync(state, &rec);
-        Some(rec)
+        let target = state.active.take()?;
+        state.apps.retain_mut(App::detach);
+        self.sync(state, &target);
+        Some(target)
     }
 
     /// Send SYNC to every app and wait, without the lock, until each one
     /// answered (it applied everything sent before) or `SYNC_TIMEOUT`
     /// passed; laggards are reported in `rec`'s warnings.
-    fn sync(&self, mut state: MutexGuard<'_, State>, rec: &Recording) {
+    fn sync(&self, mut state: MutexGuard<'_, State>, target: &Target) {
         state.next_sync += 1;
         let seq = state.next_sync;
         state
@@ -196,7 +210,7 @@ impl Hub {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
             if *got < seq {
-                rec.warn(format!(
+                target.warn(format!(
                     "{} (pid {}) did not confirm in time",
                     info.procname, info.pid
                 ));
@@ -299,14 +313,15 @@ impl Hub {
                 key,
                 info: info.clone(),
                 writer,
+                rec: None,
                 providers: Vec::new(),
                 synced: synced.clone(),
             };
             if !app.send(&proto::encode_welcome(proto::STATUS_OK)) {
                 return;
             }
-            if let Some(rec) = state.active.clone() {
-                if !app.attach(&rec) {
+            if let Some(target) = state.active.clone() {
+                if !app.attach(&target) {
                     return;
                 }
             }
@@ -332,12 +347,11 @@ impl Hub {
             Some(&proto::MSG_PROVIDER) => {
                 let provider = proto::decode_provider(frame)?;
                 let mut state = self.lock();
-                let rec = state.active.clone();
                 let Some(app) = state.apps.iter_mut().find(|a| a.key == key) else {
                     return Ok(());
                 };
                 app.providers.push(provider.events);
-                if !app.send_states(app.providers.len() - 1, rec.as_deref()) {
+                if !app.send_states(app.providers.len() - 1) {
                     return Err(proto::ProtoError("cannot answer"));
                 }
             }

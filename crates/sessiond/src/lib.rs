@@ -36,6 +36,7 @@ mod recording;
 mod registry;
 pub mod rules;
 pub mod sys;
+pub mod target;
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
@@ -49,8 +50,9 @@ pub use glob::glob_match;
 pub use hub::AppInfo;
 pub use ltt_ust::SOCKET_ENV;
 pub use recording::{Recording, RecordingConfig, DEFAULT_NUM_SUBBUFS, DEFAULT_SUBBUF_SIZE};
-pub use registry::{parse_filter, Registry, TraceEnv};
+pub use registry::{parse_filter, AppEnv, Registry, TraceEnv};
 pub use rules::{EventRule, LogLevelRule};
+pub use target::Target;
 
 /// Name of the app socket inside the session's private directory.
 pub const SOCKET_NAME: &str = "app.sock";
@@ -100,6 +102,9 @@ pub struct SessionConfig {
     pub subbuf_size: u32,
     /// Sub-buffers per CPU (rounded up to a power of two, at least 2).
     pub num_subbufs: u32,
+    /// One trace per traced process (`ust/pid/...`) instead of one for
+    /// all of them (LTTng's `--buffers-pid`).
+    pub per_pid: bool,
     /// Where the session's private socket directory is made; `None`:
     /// `$LTT_HOME`, else `$HOME/.ltt`, else the temporary directory.
     pub runtime_dir: Option<PathBuf>,
@@ -114,6 +119,7 @@ impl Default for SessionConfig {
             filters: Vec::new(),
             subbuf_size: DEFAULT_SUBBUF_SIZE,
             num_subbufs: DEFAULT_NUM_SUBBUFS,
+            per_pid: false,
             runtime_dir: None,
         }
     }
@@ -154,7 +160,8 @@ pub struct Summary {
 /// abandons the trace (the socket directory is removed either way).
 pub struct Session {
     hub: Arc<hub::Hub>,
-    recording: Arc<Recording>,
+    target: Arc<Target>,
+    trace_dir: PathBuf,
     socket_dir: PathBuf,
     socket_path: PathBuf,
     listener: Option<JoinHandle<()>>,
@@ -240,26 +247,34 @@ impl Session {
     /// Create the trace directory, the channel and the socket, and start
     /// accepting apps.
     pub fn start(cfg: SessionConfig) -> Result<Session, Error> {
-        let recording = Arc::new(Recording::start(RecordingConfig {
-            output: cfg.output.clone(),
-            trace_name: cfg.trace_name.clone(),
-            rules: cfg.rules(),
-            contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
-            subbuf_size: cfg.subbuf_size,
-            num_subbufs: cfg.num_subbufs,
-            overwrite: false,
-        })?);
+        let target = Arc::new(Target::start(
+            RecordingConfig {
+                output: cfg.output.clone(),
+                trace_name: cfg.trace_name.clone(),
+                rules: cfg.rules(),
+                contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
+                subbuf_size: cfg.subbuf_size,
+                num_subbufs: cfg.num_subbufs,
+                overwrite: false,
+            },
+            cfg.per_pid,
+        )?);
+        let trace_dir = match &*target {
+            Target::PerUid(rec) => rec.trace_dir().to_path_buf(),
+            Target::PerPid(_) => cfg.output.join("ust").join("pid"),
+        };
         let socket_dir = make_socket_dir(&cfg)?;
         let socket_path = socket_dir.join(SOCKET_NAME);
         let listener = UnixListener::bind(&socket_path).map_err(io_err(&socket_path))?;
         let hub = Arc::new(hub::Hub::default());
-        hub.activate(recording.clone());
+        hub.activate(target.clone());
         let listener = hub
             .serve(listener)
             .map_err(io_err(Path::new("listener thread")))?;
         Ok(Session {
             hub,
-            recording,
+            target,
+            trace_dir,
             socket_dir,
             socket_path,
             listener: Some(listener),
@@ -271,15 +286,15 @@ impl Session {
         &self.socket_path
     }
 
-    /// The CTF trace directory.
+    /// The CTF trace directory (per-PID: the directory of the apps' traces).
     pub fn trace_dir(&self) -> &Path {
-        self.recording.trace_dir()
+        &self.trace_dir
     }
 
     /// Give up before anything was traced: remove what `start` created.
     pub fn abandon(self) {
         self.hub.shutdown();
-        self.recording.abandon();
+        self.target.abandon();
     }
 
     /// Stop the apps' tracing, flush every buffer, write the remaining
@@ -290,7 +305,7 @@ impl Session {
         if let Some(l) = self.listener.take() {
             l.join().map_err(|_| Error::ThreadPanicked("listener"))?;
         }
-        let mut summary = self.recording.finish()?;
+        let mut summary = self.target.finish()?;
         summary.warnings.extend(self.hub.take_warnings());
         Ok(summary)
     }

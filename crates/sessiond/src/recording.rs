@@ -14,7 +14,7 @@ use ltt_ust::proto::{EventIds, WireEvent};
 use ltt_ust::Context;
 
 use crate::consumer::{self, ConsumerControl};
-use crate::registry::{Registry, TraceEnv};
+use crate::registry::{AppEnv, Registry, TraceEnv};
 use crate::rules::EventRule;
 use crate::{io_err, sys, AppInfo, Error, Summary};
 
@@ -76,16 +76,53 @@ fn write_metadata(dir: &Path, env: &TraceEnv, reg: &Registry) -> Result<u64, Err
 }
 
 impl Recording {
-    /// Create the trace directory, the channel and the consumer.
+    /// Create the per-UID trace directory, the channel and the consumer.
     pub fn start(cfg: RecordingConfig) -> Result<Recording, Error> {
-        let registry = Registry::new(cfg.rules, cfg.contexts).map_err(Error::Config)?;
-        let uid = sys::uid();
-        let trace_dir = cfg
+        let dir = cfg
             .output
             .join("ust")
             .join("uid")
-            .join(uid.to_string())
+            .join(sys::uid().to_string())
             .join("64-bit");
+        Recording::start_in(cfg, dir, None)
+    }
+
+    /// A per-PID recording of `app`: `ust/pid/PROCNAME-PID-DATETIME/`.
+    pub fn start_per_pid(cfg: RecordingConfig, app: &AppInfo) -> Result<Recording, Error> {
+        let registered = sys::LocalTime::now();
+        // The name comes from the app: never let it climb out of `pid/`.
+        let safe: String = app
+            .procname
+            .chars()
+            .take(16)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let dir = cfg.output.join("ust").join("pid").join(format!(
+            "{safe}-{}-{}",
+            app.pid,
+            registered.dir_suffix()
+        ));
+        let app = AppEnv {
+            vpid: app.pid,
+            procname: app.procname.clone(),
+            registered,
+        };
+        Recording::start_in(cfg, dir, Some(app))
+    }
+
+    fn start_in(
+        cfg: RecordingConfig,
+        trace_dir: PathBuf,
+        app: Option<AppEnv>,
+    ) -> Result<Recording, Error> {
+        let registry = Registry::new(cfg.rules, cfg.contexts).map_err(Error::Config)?;
+        let uid = sys::uid();
         if trace_dir.join("metadata").exists() {
             return Err(Error::TraceExists(trace_dir));
         }
@@ -99,6 +136,7 @@ impl Recording {
             uuid,
             clock_offset_ns: sys::monotonic_offset_ns(),
             clock_uuid: sys::boot_id(),
+            app,
         };
         let subbuf_size = pow2_at_least(cfg.subbuf_size, 4096)?;
         let num_subbufs = pow2_at_least(cfg.num_subbufs, 2)?;

@@ -29,6 +29,17 @@ pub struct TraceEnv {
     pub uuid: [u8; 16],
     pub clock_offset_ns: i64,
     pub clock_uuid: Option<[u8; 16]>,
+    /// Per-PID buffers: the app whose trace this is.
+    pub app: Option<AppEnv>,
+}
+
+/// The app of a per-PID trace, as LTTng's `env` names it.
+#[derive(Clone, Debug)]
+pub struct AppEnv {
+    pub vpid: u32,
+    pub procname: String,
+    /// When the app registered.
+    pub registered: LocalTime,
 }
 
 /// How to step over one record's payload.
@@ -214,13 +225,25 @@ impl Registry {
             .env("tracer_name", s("lttng-ust"))
             .env("tracer_major", EnvValue::Int(2))
             .env("tracer_minor", EnvValue::Int(13))
-            .env("tracer_buffering_scheme", s("uid"))
-            .env("tracer_buffering_id", EnvValue::Int(env.uid as i64))
+            .env(
+                "tracer_buffering_scheme",
+                s(if env.app.is_some() { "pid" } else { "uid" }),
+            )
+            .env(
+                "tracer_buffering_id",
+                EnvValue::Int(env.app.as_ref().map_or(env.uid, |a| a.vpid) as i64),
+            )
             .env("architecture_bit_width", EnvValue::Int(64))
             .env("trace_name", s(&env.trace_name))
             .env("trace_creation_datetime", s(&env.created.iso8601_basic()))
-            .env("hostname", s(&env.hostname))
-            .event_context(event_context(&self.contexts));
+            .env("hostname", s(&env.hostname));
+        if let Some(app) = &env.app {
+            b = b
+                .env("vpid", EnvValue::Int(app.vpid as i64))
+                .env("procname", s(&app.procname))
+                .env("vpid_datetime", s(&app.registered.iso8601_basic()));
+        }
+        b = b.event_context(event_context(&self.contexts));
         for (id, c) in self.classes.iter().enumerate() {
             b = b.event(
                 &c.schema.name,
@@ -481,6 +504,7 @@ mod tests {
             uuid: [1; 16],
             clock_offset_ns: 5,
             clock_uuid: None,
+            app: None,
         });
         let text = ltt_ctf::write::to_tsdl(&md);
         let back = ltt_ctf::metadata::parse(&text).unwrap();
