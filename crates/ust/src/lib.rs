@@ -188,9 +188,19 @@ macro_rules! provider {
 macro_rules! tracepoint {
     ($($path:ident)::+ ( $($arg:expr),* $(,)? )) => {
         if $($path)::+::CALLSITE.is_enabled() {
-            $($path)::+::emit($($arg),*)
+            $crate::__enabled(|| $($path)::+::emit($($arg),*))
         }
     };
+}
+
+/// The enabled path of a tracepoint, out of line: the caller's disabled
+/// path stays a load, a test and a branch, without the register saves and
+/// stack frame that computing the arguments would need.
+#[doc(hidden)]
+#[cold]
+#[inline(never)]
+pub fn __enabled(hit: impl FnOnce()) {
+    hit()
 }
 
 #[doc(hidden)]
