@@ -3,6 +3,7 @@
 
 mod graph;
 mod log;
+mod metadata_text;
 mod params;
 mod record;
 mod session;

@@ -29,6 +29,8 @@ pub enum OutputFormat {
     Counter,
     /// Write a CTF 1.8 trace into the --output directory (sink.ctf.fs).
     Ctf,
+    /// Print the metadata text of one trace directory.
+    CtfMetadata,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -274,6 +276,9 @@ fn bounds(args: &ViewArgs) -> Result<(Option<Bound>, Option<Bound>)> {
 }
 
 pub fn run(args: ViewArgs) -> Result<()> {
+    if args.output_format == OutputFormat::CtfMetadata && args.component.is_none() {
+        return crate::metadata_text::print(&args.paths);
+    }
     let (begin, end) = bounds(&args)?;
     let (sources, traces) = open_sources(&args)?;
     let single_trace = traces <= 1;
@@ -310,6 +315,9 @@ pub fn run(args: ViewArgs) -> Result<()> {
             pretty_options(&args, args.output.is_none())?,
         )),
         Output::Format(OutputFormat::Dummy) => Box::new(Dummy),
+        Output::Format(OutputFormat::CtfMetadata) => {
+            bail!("-o ctf-metadata prints a trace's metadata: it takes no -c component")
+        }
         Output::Format(OutputFormat::Counter) => Box::new(Counter::new(out, 0, false)),
         Output::Format(OutputFormat::Ctf) => {
             let dir = args
