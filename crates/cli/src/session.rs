@@ -144,7 +144,8 @@ pub struct EnableChannel {
     /// Discard new records when full (the default).
     #[arg(long)]
     discard: bool,
-    /// Switch timer period in µs (accepted; the consumer polls every 100 ms).
+    /// Switch timer period in µs: close partly filled sub-buffers this
+    /// often, so that slow streams reach the trace while tracing goes on.
     #[arg(long, value_name = "US")]
     switch_timer: Option<u64>,
     /// Read timer period in µs (accepted; the consumer polls every 100 ms).

@@ -504,3 +504,33 @@ fn per_process_buffers_in_a_session() {
     assert_eq!(counts, [50, 70]);
     h.ltt(&["destroy"]);
 }
+
+#[test]
+fn the_switch_timer_brings_slow_streams_to_the_trace_while_tracing() {
+    let h = Home::new("switch-timer");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "sw", "-o", out.to_str().unwrap()]);
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--switch-timer",
+        "100000",
+        "channel0",
+    ]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    // 20 events, then the app exits; nothing fills a sub-buffer.
+    wait_ok(h.demo(&["--iterations", "20", "--payload", "one-int"]));
+    // Still tracing: the timer, not `stop`, makes them readable.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = h.try_ltt(&["view"]);
+        if o.status.success() && events(&text(&o.stdout)).len() == 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "events never reached the trace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(h.ltt(&["status"]).contains("[active]"));
+    h.ltt(&["destroy"]);
+}

@@ -147,7 +147,8 @@ impl Output {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), Error> {
+    /// Push buffered bytes to the files (readers see whole packets).
+    fn flush_files(&mut self) -> Result<(), Error> {
         for f in self.files.iter_mut().flatten() {
             f.data.flush().map_err(io_err(&self.dir))?;
             f.index.flush().map_err(io_err(&self.dir))?;
@@ -159,6 +160,9 @@ impl Output {
 /// How a session steers its consumer thread.
 #[derive(Default)]
 pub struct ConsumerControl {
+    /// Close partly filled sub-buffers this often (`--switch-timer`), so
+    /// that a slow stream reaches the files while tracing goes on.
+    switch_timer: Option<Duration>,
     /// Finish: flush everything and return.
     stop: AtomicBool,
     /// Flushes asked for and done (`lttng stop` flushes without ending).
@@ -168,6 +172,13 @@ pub struct ConsumerControl {
 }
 
 impl ConsumerControl {
+    pub fn new(switch_timer: Option<Duration>) -> ConsumerControl {
+        ConsumerControl {
+            switch_timer,
+            ..ConsumerControl::default()
+        }
+    }
+
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
     }
@@ -204,6 +215,7 @@ pub fn run(
         error: None,
     };
     let mut unflushable = BTreeSet::new();
+    let mut next_switch = control.switch_timer.map(|p| Instant::now() + p);
     while !control.stop.load(Ordering::Acquire) {
         consumer.drain(|p| out.write(p, &registry, header_size))?;
         if let Some(e) = out.error.take() {
@@ -215,7 +227,23 @@ pub fn run(
             *control.done.lock().unwrap_or_else(|e| e.into_inner()) = requested;
             control.done_cv.notify_all();
         }
-        consumer.wait(Duration::from_millis(100));
+        let mut sleep = Duration::from_millis(100);
+        if let (Some(at), Some(period)) = (next_switch, control.switch_timer) {
+            let now = Instant::now();
+            if now >= at {
+                for s in 0..ch.num_streams() {
+                    // Best effort: a full buffer or a CPU this thread may
+                    // not run on waits for the next period.
+                    let _ = ch.flush(s);
+                }
+                next_switch = Some(now + period);
+                continue;
+            }
+            sleep = sleep.min(at - now);
+        }
+        // Idle: what was taken so far becomes readable.
+        out.flush_files()?;
+        consumer.wait(sleep);
     }
     flush_all(&ch, &mut consumer, &mut out, &registry, &mut unflushable)?;
     Ok(out.report)
@@ -266,5 +294,5 @@ fn flush_all(
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    out.close()
+    out.flush_files()
 }

@@ -453,6 +453,8 @@ impl Daemon {
                             subbuf_size: ch.spec.subbuf_size,
                             num_subbufs: ch.spec.num_subbuf,
                             overwrite: ch.spec.overwrite,
+                            switch_timer: (ch.spec.switch_timer_us > 0)
+                                .then(|| std::time::Duration::from_micros(ch.spec.switch_timer_us)),
                         },
                         ch.spec.buffers_pid,
                     )

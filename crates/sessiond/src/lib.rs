@@ -256,6 +256,7 @@ impl Session {
                 subbuf_size: cfg.subbuf_size,
                 num_subbufs: cfg.num_subbufs,
                 overwrite: false,
+                switch_timer: None,
             },
             cfg.per_pid,
         )?);

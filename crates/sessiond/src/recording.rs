@@ -39,6 +39,9 @@ pub struct RecordingConfig {
     /// Overwrite the oldest sub-buffers when full (flight recorder)
     /// instead of discarding new records.
     pub overwrite: bool,
+    /// Period of the switch timer (none: sub-buffers reach the files when
+    /// full, and at stop).
+    pub switch_timer: Option<std::time::Duration>,
 }
 
 /// A trace being recorded. Apps attach through a [`crate::hub::Hub`].
@@ -161,7 +164,7 @@ impl Recording {
         let _ = sys::preallocate(channel.fd(), channel.size());
         write_metadata(&trace_dir, &env, &registry)?;
         let registry = Arc::new(Mutex::new(registry));
-        let control = Arc::new(ConsumerControl::default());
+        let control = Arc::new(ConsumerControl::new(cfg.switch_timer));
         let consumer = {
             let (ch, reg, dir, control) = (
                 channel.clone(),
