@@ -45,6 +45,11 @@ pub struct RecordArgs {
     /// Sub-buffers per CPU (rounded up to a power of two, at least 2).
     #[arg(long, value_name = "N", default_value_t = ltt_sessiond::DEFAULT_NUM_SUBBUFS)]
     num_subbuf: u32,
+    /// Add a context field to every event (vpid, vtid and procname are
+    /// always there), e.g. `-t ip -t perf:thread:page-fault`; repeat or
+    /// separate with commas. See `ltt add-context --help` for the types.
+    #[arg(short = 't', long = "context", value_name = "TYPE", value_delimiter = ',', value_parser = parse_context)]
+    contexts: Vec<ltt_ust::Context>,
     /// One trace per traced process (`ust/pid/PROCNAME-PID-DATETIME/`)
     /// instead of one for all of them.
     #[arg(long)]
@@ -52,6 +57,14 @@ pub struct RecordArgs {
     /// The command to trace, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
+}
+
+/// An `add-context` type name.
+fn parse_context(s: &str) -> Result<ltt_ust::Context, String> {
+    ltt_ust::Context::from_name(s).ok_or_else(|| {
+        let known: Vec<&str> = ltt_ust::Context::names().collect();
+        format!("unknown context `{s}` (one of: {})", known.join(", "))
+    })
 }
 
 /// `512k`, `1M`, `4096`: LTTng's size syntax (binary multiples).
@@ -93,6 +106,15 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         subbuf_size: args.subbuf_size,
         num_subbufs: args.num_subbuf,
         per_pid: args.buffers_pid,
+        contexts: {
+            let mut c = ltt_ust::DEFAULT_CONTEXTS.to_vec();
+            for extra in args.contexts {
+                if !c.contains(&extra) {
+                    c.push(extra);
+                }
+            }
+            c
+        },
         ..SessionConfig::default()
     })
     .with_context(|| format!("cannot record to {}", output.display()))?;

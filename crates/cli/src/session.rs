@@ -85,7 +85,13 @@ pub enum SessionCommand {
         session: Option<String>,
         #[arg(short, long, value_name = "NAME")]
         channel: Option<String>,
-        /// Context type (vpid, vtid, procname); repeat for several.
+        /// Context type: vpid, vtid, procname, pthread_id, cpu_id, ip, vuid,
+        /// veuid, vsuid, vgid, vegid, vsgid, vppid, cgroup_ns, ipc_ns, mnt_ns,
+        /// net_ns, pid_ns, time_ns, user_ns, uts_ns, perf:thread:task-clock,
+        /// perf:thread:page-fault, perf:thread:major-faults,
+        /// perf:thread:minor-faults, perf:thread:context-switches,
+        /// perf:thread:cpu-migrations, perf:thread:cpu-cycles,
+        /// perf:thread:instructions. Repeat for several.
         #[arg(short = 't', long = "type", required = true, value_name = "TYPE")]
         types: Vec<String>,
     },

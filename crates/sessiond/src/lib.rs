@@ -105,6 +105,8 @@ pub struct SessionConfig {
     /// One trace per traced process (`ust/pid/...`) instead of one for
     /// all of them (LTTng's `--buffers-pid`).
     pub per_pid: bool,
+    /// Context fields of every record (default: vpid, vtid, procname).
+    pub contexts: Vec<ltt_ust::Context>,
     /// Where the session's private socket directory is made; `None`:
     /// `$LTT_HOME`, else `$HOME/.ltt`, else the temporary directory.
     pub runtime_dir: Option<PathBuf>,
@@ -120,6 +122,7 @@ impl Default for SessionConfig {
             subbuf_size: DEFAULT_SUBBUF_SIZE,
             num_subbufs: DEFAULT_NUM_SUBBUFS,
             per_pid: false,
+            contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
             runtime_dir: None,
         }
     }
@@ -252,7 +255,7 @@ impl Session {
                 output: cfg.output.clone(),
                 trace_name: cfg.trace_name.clone(),
                 rules: cfg.rules(),
-                contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
+                contexts: cfg.contexts.clone(),
                 subbuf_size: cfg.subbuf_size,
                 num_subbufs: cfg.num_subbufs,
                 overwrite: false,
