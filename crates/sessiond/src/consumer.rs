@@ -20,11 +20,26 @@ pub const CHANNEL_NAME: &str = "channel0";
 /// How long the final flush may wait for writers still inside a record.
 const FINISH_DEADLINE: Duration = Duration::from_secs(10);
 
+/// Where one packet went, for counting its records afterwards.
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    stream: usize,
+    /// Offset of its records in the stream file, and their length.
+    records_at: u64,
+    records_len: usize,
+    /// Records the ring buffer says it holds.
+    records: u64,
+}
+
 /// What the consumer wrote.
 #[derive(Debug, Default)]
 pub struct ConsumerReport {
-    /// Events per class id.
+    /// Events per class id (filled by [`ConsumerReport::count`]).
     pub counts: Vec<u64>,
+    /// Every packet written, in order.
+    written: Vec<Written>,
+    /// The trace directory.
+    dir: PathBuf,
     /// Bytes written to stream files.
     pub bytes: u64,
     pub packets: u64,
@@ -35,6 +50,50 @@ pub struct ConsumerReport {
     pub undecodable_packets: u64,
     /// Problems that did not stop recording.
     pub warnings: Vec<String>,
+}
+
+impl ConsumerReport {
+    /// Count the records of every packet written, per class, by reading
+    /// the stream files back (they are in the page cache).
+    pub fn count(&mut self, registry: &Registry) -> Result<(), Error> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut files: Vec<Option<File>> = Vec::new();
+        let mut buf = Vec::new();
+        for w in std::mem::take(&mut self.written) {
+            if files.len() <= w.stream {
+                files.resize_with(w.stream + 1, || None);
+            }
+            let path = self.dir.join(format!("{CHANNEL_NAME}_{}", w.stream));
+            if files[w.stream].is_none() {
+                files[w.stream] = Some(File::open(&path).map_err(io_err(&path))?);
+            }
+            let f = files[w.stream].as_mut().expect("just opened");
+            buf.resize(w.records_len, 0);
+            f.seek(SeekFrom::Start(w.records_at))
+                .and_then(|_| f.read_exact(&mut buf))
+                .map_err(io_err(&path))?;
+            let (mut body, mut n) = (&buf[..], 0);
+            while !body.is_empty() {
+                let Some((id, len)) = registry.record_len(body) else {
+                    self.undecodable_packets += 1;
+                    break;
+                };
+                if self.counts.len() <= id as usize {
+                    self.counts.resize(id as usize + 1, 0);
+                }
+                self.counts[id as usize] += 1;
+                body = &body[len..];
+                n += 1;
+            }
+            if n != w.records && self.undecodable_packets == 0 {
+                self.warnings.push(format!(
+                    "stream {}: a packet holds {} records, {n} decoded",
+                    w.stream, w.records
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 struct StreamFile {
@@ -83,49 +142,24 @@ impl Output {
         Ok(self.files[s].as_mut().expect("just created"))
     }
 
-    fn write(&mut self, p: &Packet<'_>, registry: &Mutex<Registry>, header_size: usize) {
+    fn write(&mut self, p: &Packet<'_>, header_size: usize) {
         if self.error.is_some() {
             return;
         }
-        if let Err(e) = self.try_write(p, registry, header_size) {
+        if let Err(e) = self.try_write(p, header_size) {
             self.error = Some(e);
         }
     }
 
-    fn try_write(
-        &mut self,
-        p: &Packet<'_>,
-        registry: &Mutex<Registry>,
-        header_size: usize,
-    ) -> Result<(), Error> {
+    fn try_write(&mut self, p: &Packet<'_>, header_size: usize) -> Result<(), Error> {
         let info = *p.info();
         let bytes = p.bytes();
-        {
-            let reg = registry.lock().unwrap_or_else(|e| e.into_inner());
-            let mut body = p.records_bytes(header_size);
-            let mut n = 0;
-            while !body.is_empty() {
-                let Some((id, len)) = reg.record_len(body) else {
-                    self.report.undecodable_packets += 1;
-                    break;
-                };
-                let counts = &mut self.report.counts;
-                if counts.len() <= id as usize {
-                    counts.resize(id as usize + 1, 0);
-                }
-                counts[id as usize] += 1;
-                body = &body[len..];
-                n += 1;
-            }
-            if n != info.records && self.report.undecodable_packets == 0 {
-                self.report.warnings.push(format!(
-                    "stream {}: packet {} holds {} records, {n} decoded",
-                    info.stream, info.fields.packet_seq_num, info.records
-                ));
-            }
-        }
+        // Records are counted after tracing (`ConsumerReport::count`): here
+        // the consumer only copies, to keep up with the writers.
+        let records_len = p.records_bytes(header_size).len();
         let dir = self.dir.clone();
         let f = self.file(info.stream)?;
+        let at = f.offset;
         f.data.write_all(bytes).map_err(io_err(&dir))?;
         let h = &info.fields;
         for v in [
@@ -142,6 +176,12 @@ impl Output {
             f.index.write_all(&v.to_be_bytes()).map_err(io_err(&dir))?;
         }
         f.offset += bytes.len() as u64;
+        self.report.written.push(Written {
+            stream: info.stream,
+            records_at: at + header_size as u64,
+            records_len,
+            records: info.records,
+        });
         self.report.bytes += bytes.len() as u64;
         self.report.packets += 1;
         Ok(())
@@ -202,28 +242,34 @@ impl ConsumerControl {
 /// write what is left.
 pub fn run(
     ch: Arc<Channel>,
-    registry: Arc<Mutex<Registry>>,
     dir: PathBuf,
     control: Arc<ConsumerControl>,
 ) -> Result<ConsumerReport, Error> {
     let header_size = ch.config().header_size as usize;
+    // Ahead of the traced threads when allowed (root): a consumer that is
+    // not scheduled in time is what makes full buffers discard records.
+    // SAFETY: setpriority on this thread's id; failure changes nothing.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, -10) };
     let mut consumer = Consumer::new(&ch, ConsumerConfig::default());
     let mut out = Output {
-        dir,
+        dir: dir.clone(),
         files: (0..ch.num_streams()).map(|_| None).collect(),
-        report: ConsumerReport::default(),
+        report: ConsumerReport {
+            dir: dir.clone(),
+            ..ConsumerReport::default()
+        },
         error: None,
     };
     let mut unflushable = BTreeSet::new();
     let mut next_switch = control.switch_timer.map(|p| Instant::now() + p);
     while !control.stop.load(Ordering::Acquire) {
-        consumer.drain(|p| out.write(p, &registry, header_size))?;
+        consumer.drain(|p| out.write(p, header_size))?;
         if let Some(e) = out.error.take() {
             return Err(e);
         }
         let requested = control.requested.load(Ordering::Acquire);
         if requested > *control.done.lock().unwrap_or_else(|e| e.into_inner()) {
-            flush_all(&ch, &mut consumer, &mut out, &registry, &mut unflushable)?;
+            flush_all(&ch, &mut consumer, &mut out, &mut unflushable)?;
             *control.done.lock().unwrap_or_else(|e| e.into_inner()) = requested;
             control.done_cv.notify_all();
         }
@@ -245,7 +291,7 @@ pub fn run(
         out.flush_files()?;
         consumer.wait(sleep);
     }
-    flush_all(&ch, &mut consumer, &mut out, &registry, &mut unflushable)?;
+    flush_all(&ch, &mut consumer, &mut out, &mut unflushable)?;
     Ok(out.report)
 }
 
@@ -255,13 +301,12 @@ fn flush_all(
     ch: &Channel,
     consumer: &mut Consumer<'_>,
     out: &mut Output,
-    registry: &Mutex<Registry>,
     unflushable: &mut BTreeSet<usize>,
 ) -> Result<(), Error> {
     let header_size = ch.config().header_size as usize;
     let deadline = Instant::now() + FINISH_DEADLINE;
     loop {
-        consumer.drain(|p| out.write(p, registry, header_size))?;
+        consumer.drain(|p| out.write(p, header_size))?;
         let mut pending = 0;
         for s in 0..ch.num_streams() {
             if unflushable.contains(&s) {
@@ -279,7 +324,7 @@ fn flush_all(
                 Err(e) => return Err(e.into()),
             }
         }
-        consumer.drain(|p| out.write(p, registry, header_size))?;
+        consumer.drain(|p| out.write(p, header_size))?;
         if let Some(e) = out.error.take() {
             return Err(e);
         }

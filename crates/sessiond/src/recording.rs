@@ -166,15 +166,10 @@ impl Recording {
         let registry = Arc::new(Mutex::new(registry));
         let control = Arc::new(ConsumerControl::new(cfg.switch_timer));
         let consumer = {
-            let (ch, reg, dir, control) = (
-                channel.clone(),
-                registry.clone(),
-                trace_dir.clone(),
-                control.clone(),
-            );
+            let (ch, dir, control) = (channel.clone(), trace_dir.clone(), control.clone());
             std::thread::Builder::new()
                 .name("ltt-consumer".into())
-                .spawn(move || consumer::run(ch, reg, dir, control))
+                .spawn(move || consumer::run(ch, dir, control))
                 .map_err(io_err(Path::new("consumer thread")))?
         };
         Ok(Recording {
@@ -272,10 +267,11 @@ impl Recording {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or(Error::Config("the recording was already finished".into()))?;
-        let report = consumer
+        let mut report = consumer
             .join()
             .map_err(|_| Error::ThreadPanicked("consumer"))??;
         let reg = self.registry();
+        report.count(&reg)?;
         let metadata_bytes = write_metadata(&self.trace_dir, &self.env, &reg)?;
         let mut events: Vec<(String, u64)> = Vec::new();
         for id in 0..reg.len() as u32 {
