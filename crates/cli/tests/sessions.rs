@@ -534,3 +534,43 @@ fn the_switch_timer_brings_slow_streams_to_the_trace_while_tracing() {
     assert!(h.ltt(&["status"]).contains("[active]"));
     h.ltt(&["destroy"]);
 }
+
+#[test]
+fn an_app_started_before_the_daemon_is_traced_and_finds_a_new_daemon() {
+    let h = Home::new("late-daemon");
+    // No daemon yet: the app's first hit finds nobody and runs on.
+    let app = h.demo(&[
+        "--iterations",
+        "8000",
+        "--interval-us",
+        "1000",
+        "--payload",
+        "one-int",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    let first = h.dir.join("first");
+    h.ltt(&["create", "first", "-o", first.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    h.wait_registered(app.id());
+    std::thread::sleep(Duration::from_millis(300));
+    h.ltt(&["stop"]);
+    assert!(
+        !events(&h.ltt(&["view"])).is_empty(),
+        "the late app was not traced"
+    );
+    // The daemon dies; a new one starts: the app registers with it too.
+    // SAFETY: see Drop for Home.
+    assert_eq!(unsafe { libc_kill(h.daemon_pid(), 9) }, 0);
+    std::thread::sleep(Duration::from_millis(100));
+    let second = h.dir.join("second");
+    h.ltt(&["create", "second", "-o", second.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    h.wait_registered(app.id());
+    std::thread::sleep(Duration::from_millis(300));
+    h.ltt(&["stop"]);
+    let view = h.ltt(&["view"]);
+    assert!(!events(&view).is_empty(), "not traced by the new daemon");
+    assert!(wait_ok(app).contains("RESULT iterations=8000"));
+}

@@ -382,6 +382,8 @@ struct Tracer {
     /// Providers sent to the daemon, by number, and whether it answered.
     providers: Mutex<Vec<(&'static Provider, bool)>>,
     answered: Condvar,
+    /// The daemon went away.
+    closed: AtomicBool,
 }
 
 /// This process's tracer (null: none), and the process that set it: a
@@ -506,6 +508,9 @@ pub fn is_tracing() -> bool {
     tracer().is_some()
 }
 
+/// How often a process without a daemon looks for one again.
+const RETRY: Duration = Duration::from_secs(1);
+
 /// The tracer, connecting on the first call in this process (the caller
 /// holds the registration lock).
 fn tracer() -> Option<&'static Tracer> {
@@ -514,19 +519,64 @@ fn tracer() -> Option<&'static Tracer> {
     if TRACER_PID.load(Ordering::Acquire) != pid {
         TRACER_PID.store(pid, Ordering::Release);
         let path = app_socket_path()?;
-        match connect(&path) {
-            Ok(t) => {
-                let t: &'static Tracer = Box::leak(Box::new(t));
-                TRACER.store(t as *const Tracer as *mut Tracer, Ordering::Release);
-                t.spawn_listener();
-            }
-            Err(e) => debug(&format!(
-                "not tracing: session daemon at {}: {e}",
-                path.display()
-            )),
-        }
+        try_connect(&path);
+        spawn_supervisor(path);
     }
     current_tracer()
+}
+
+/// Connect and start listening; `None` if no daemon answers.
+fn try_connect(path: &Path) -> Option<&'static Tracer> {
+    match connect(path) {
+        Ok(t) => {
+            let t: &'static Tracer = Box::leak(Box::new(t));
+            TRACER.store(t as *const Tracer as *mut Tracer, Ordering::Release);
+            t.spawn_listener();
+            Some(t)
+        }
+        Err(e) => {
+            debug(&format!(
+                "not tracing: session daemon at {}: {e}",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
+/// While the process has no daemon (none ran yet, or it died), look for
+/// one every [`RETRY`] and register every provider hit so far with it, as
+/// lttng-ust's apps do: an app started before `ltt create` gets traced.
+fn spawn_supervisor(path: PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("ltt-ust-retry".into())
+        .stack_size(256 * 1024)
+        .spawn(move || loop {
+            std::thread::sleep(RETRY);
+            if current_tracer().is_some_and(|t| !t.closed.load(Ordering::Acquire)) {
+                continue;
+            }
+            let _guard = RegistrationLock::take();
+            let Some(t) = try_connect(&path) else {
+                continue;
+            };
+            let n = NUM_PROVIDERS.load(Ordering::Acquire).min(MAX_PROVIDERS);
+            for slot in &PROVIDERS[..n] {
+                let p = slot.load(Ordering::Acquire);
+                // SAFETY: providers are statics.
+                let Some(p) = (!p.is_null()).then(|| unsafe { &*p }) else {
+                    continue;
+                };
+                if p.registered.load(Ordering::Acquire) {
+                    if let Err(e) = t.register_provider(p) {
+                        debug(&format!("provider {}: {e}", p.name));
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        debug(&format!("no retry thread: {e}"));
+    }
 }
 
 fn procname() -> [u8; PROCNAME_LEN] {
@@ -636,6 +686,7 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
         procname,
         providers: Mutex::new(Vec::new()),
         answered: Condvar::new(),
+        closed: AtomicBool::new(false),
     })
 }
 
@@ -693,6 +744,7 @@ impl Tracer {
         if let Err(e) = spawned {
             debug(&format!("not tracing: no listener thread: {e}"));
             self.disable_all();
+            self.closed.store(true, Ordering::Release);
         }
     }
 
@@ -707,6 +759,7 @@ impl Tracer {
             }
         }
         self.disable_all();
+        self.closed.store(true, Ordering::Release);
     }
 
     fn apply(&self, frame: &[u8], sock: &UnixStream) -> std::io::Result<()> {
