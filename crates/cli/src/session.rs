@@ -167,11 +167,13 @@ pub struct EnableChannel {
     /// (`ust/pid/PROCNAME-PID-DATETIME/`).
     #[arg(long, conflicts_with = "buffers_uid")]
     buffers_pid: bool,
-    /// Maximum size of each trace file: not available yet.
-    #[arg(long, value_name = "SIZE")]
-    tracefile_size: Option<String>,
-    /// Maximum number of trace files: not available yet.
-    #[arg(long, value_name = "N")]
+    /// Start a new trace file (`channel0_CPU_N`) before one grows past
+    /// SIZE (suffixes k, M, G; at least the sub-buffer size).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    tracefile_size: Option<u32>,
+    /// Keep at most N trace files per stream, replacing the oldest (needs
+    /// --tracefile-size).
+    #[arg(long, value_name = "N", requires = "tracefile_size", value_parser = clap::value_parser!(u32).range(1..))]
     tracefile_count: Option<u32>,
     /// Channel name.
     name: String,
@@ -333,14 +335,13 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
 
 fn enable_channel(c: EnableChannel) -> Result<Request> {
     c.domain.check()?;
-    if c.tracefile_size.is_some() || c.tracefile_count.is_some() {
-        bail!("--tracefile-size/--tracefile-count are not available yet");
-    }
     let mut spec = ChannelSpec::new(c.name);
     spec.subbuf_size = c.subbuf_size.unwrap_or(spec.subbuf_size);
     spec.num_subbuf = c.num_subbuf.unwrap_or(spec.num_subbuf);
     spec.overwrite = c.overwrite;
     spec.buffers_pid = c.buffers_pid;
+    spec.tracefile_size = c.tracefile_size.map(u64::from);
+    spec.tracefile_count = c.tracefile_count;
     spec.switch_timer_us = c.switch_timer.unwrap_or(0);
     spec.read_timer_us = c.read_timer.unwrap_or(0);
     spec.monitor_timer_us = c.monitor_timer.unwrap_or(spec.monitor_timer_us);
@@ -458,8 +459,14 @@ fn print_session(s: &SessionInfo) {
         println!("      Switch timer:     {}", timer(c.spec.switch_timer_us));
         println!("      Read timer:       {}", timer(c.spec.read_timer_us));
         println!("      Monitor timer:    {}", timer(c.spec.monitor_timer_us));
-        println!("      Trace file count: 1 per stream");
-        println!("      Trace file size:  unlimited");
+        match c.spec.tracefile_count {
+            Some(n) => println!("      Trace file count: {n} per stream"),
+            None => println!("      Trace file count: unlimited"),
+        }
+        match c.spec.tracefile_size {
+            Some(n) => println!("      Trace file size:  {n} bytes"),
+            None => println!("      Trace file size:  unlimited"),
+        }
         if !c.contexts.is_empty() {
             println!("\n    Contexts:\n      {}", c.contexts.join(", "));
         }

@@ -148,6 +148,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
                 num_subbufs: 4,
                 overwrite: false,
                 switch_timer: None,
+                trace_files: Default::default(),
             })
             .unwrap_or_else(|e| panic!("{name} `{expr}`: {e}")),
         );

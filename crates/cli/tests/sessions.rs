@@ -368,8 +368,8 @@ fn save_load_and_clear_errors() {
     );
     h.ltt_fails(&["enable-channel", "-u", "c2"], "one user-space channel");
     h.ltt_fails(
-        &["enable-channel", "-u", "--tracefile-size", "1M", "c2"],
-        "--tracefile-size",
+        &["enable-channel", "-u", "--tracefile-size", "4k", "c2"],
+        "smaller than the sub-buffer size",
     );
     h.ltt_fails(
         &[
@@ -573,4 +573,82 @@ fn an_app_started_before_the_daemon_is_traced_and_finds_a_new_daemon() {
     let view = h.ltt(&["view"]);
     assert!(!events(&view).is_empty(), "not traced by the new daemon");
     assert!(wait_ok(app).contains("RESULT iterations=8000"));
+}
+
+#[test]
+fn trace_files_rotate_and_keep_the_newest() {
+    let h = Home::new("tracefiles");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "tf", "-o", out.to_str().unwrap()]);
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--subbuf-size",
+        "4k",
+        "--num-subbuf",
+        "8",
+        "--tracefile-size",
+        "8k",
+        "--tracefile-count",
+        "3",
+        "channel0",
+    ]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    // About 2000 records of 43 bytes: many 4 KiB packets, more than three
+    // 8 KiB files on the one CPU the app runs on.
+    wait_ok(h.demo(&[
+        "--iterations",
+        "2000",
+        "--interval-us",
+        "20",
+        "--payload",
+        "one-int",
+    ]));
+    h.ltt(&["stop"]);
+    let trace = std::fs::read_dir(out.join("ust/uid"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("64-bit");
+    let names: Vec<String> = std::fs::read_dir(&trace)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("channel0_"))
+        .collect();
+    assert!(!names.is_empty());
+    for n in &names {
+        let idx: u32 = n.rsplit('_').next().unwrap().parse().unwrap();
+        assert!(idx < 3, "{n}: more files than --tracefile-count");
+        let len = std::fs::metadata(trace.join(n)).unwrap().len();
+        assert!(len <= 8192, "{n}: {len} bytes");
+        assert!(trace.join("index").join(format!("{n}.idx")).is_file());
+    }
+    let view = h.ltt(&["view"]);
+    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "v")).collect();
+    // The oldest files were replaced: the newest events remain, in order.
+    assert!(
+        !values.is_empty() && values.len() < 2000,
+        "{} events",
+        values.len()
+    );
+    assert_eq!(*values.last().unwrap(), 1999);
+    assert!(
+        values.windows(2).all(|w| w[1] == w[0] + 1),
+        "a gap in the kept files"
+    );
+    if require_tool("babeltrace2") {
+        let bt = Command::new("babeltrace2")
+            .arg(&out)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        assert!(bt.status.success(), "{}", text(&bt.stderr));
+        if let Some(d) = first_difference(&text(&bt.stdout), &view) {
+            panic!("babeltrace2 and ltt view differ: {d}");
+        }
+    }
+    h.ltt(&["destroy"]);
 }

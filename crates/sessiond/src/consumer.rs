@@ -24,6 +24,8 @@ const FINISH_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Copy)]
 struct Written {
     stream: usize,
+    /// Which file of the stream (0, 1, ... in creation order).
+    file_seq: u64,
     /// Offset of its records in the stream file, and their length.
     records_at: u64,
     records_len: usize,
@@ -36,8 +38,9 @@ struct Written {
 pub struct ConsumerReport {
     /// Events per class id (filled by [`ConsumerReport::count`]).
     pub counts: Vec<u64>,
-    /// Every packet written, in order.
+    /// Every packet written and still in the files, in order.
     written: Vec<Written>,
+    rotation: TraceFiles,
     /// The trace directory.
     dir: PathBuf,
     /// Bytes written to stream files.
@@ -57,17 +60,18 @@ impl ConsumerReport {
     /// the stream files back (they are in the page cache).
     pub fn count(&mut self, registry: &Registry) -> Result<(), Error> {
         use std::io::{Read, Seek, SeekFrom};
-        let mut files: Vec<Option<File>> = Vec::new();
+        let mut open: Option<((usize, u64), File)> = None;
         let mut buf = Vec::new();
         for w in std::mem::take(&mut self.written) {
-            if files.len() <= w.stream {
-                files.resize_with(w.stream + 1, || None);
+            let path = self.dir.join(self.rotation.name(w.stream, w.file_seq));
+            if open
+                .as_ref()
+                .is_none_or(|(k, _)| *k != (w.stream, w.file_seq))
+            {
+                let f = File::open(&path).map_err(io_err(&path))?;
+                open = Some(((w.stream, w.file_seq), f));
             }
-            let path = self.dir.join(format!("{CHANNEL_NAME}_{}", w.stream));
-            if files[w.stream].is_none() {
-                files[w.stream] = Some(File::open(&path).map_err(io_err(&path))?);
-            }
-            let f = files[w.stream].as_mut().expect("just opened");
+            let f = &mut open.as_mut().expect("just opened").1;
             buf.resize(w.records_len, 0);
             f.seek(SeekFrom::Start(w.records_at))
                 .and_then(|_| f.read_exact(&mut buf))
@@ -100,10 +104,34 @@ struct StreamFile {
     data: BufWriter<File>,
     index: BufWriter<File>,
     offset: u64,
+    /// Files of this stream made so far, this one included.
+    made: u64,
+}
+
+/// Trace-file rotation (`--tracefile-size`, `--tracefile-count`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TraceFiles {
+    /// Start a new file before one would grow past this many bytes.
+    pub max_size: Option<u64>,
+    /// Keep at most this many files per stream (the oldest is replaced).
+    pub max_count: Option<u32>,
+}
+
+impl TraceFiles {
+    /// The name of file `seq` of stream `s`: LTTng's `channel0_0` without
+    /// rotation, `channel0_0_N` with it (N cycling through the count).
+    fn name(&self, s: usize, seq: u64) -> String {
+        match (self.max_size, self.max_count) {
+            (None, _) => format!("{CHANNEL_NAME}_{s}"),
+            (Some(_), Some(c)) => format!("{CHANNEL_NAME}_{s}_{}", seq % c.max(1) as u64),
+            (Some(_), None) => format!("{CHANNEL_NAME}_{s}_{seq}"),
+        }
+    }
 }
 
 struct Output {
     dir: PathBuf,
+    rotation: TraceFiles,
     files: Vec<Option<StreamFile>>,
     report: ConsumerReport,
     error: Option<Error>,
@@ -117,9 +145,28 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 }
 
 impl Output {
-    fn file(&mut self, s: usize) -> Result<&mut StreamFile, Error> {
-        if self.files[s].is_none() {
-            let name = format!("{CHANNEL_NAME}_{s}");
+    /// The file packet of `len` bytes of stream `s` goes to: opened on
+    /// first use, and a new one when rotation says so.
+    fn file(&mut self, s: usize, len: u64) -> Result<&mut StreamFile, Error> {
+        let rotate = match (&self.files[s], self.rotation.max_size) {
+            (None, _) => true,
+            (Some(f), Some(max)) => f.offset > 0 && f.offset + len > max,
+            (Some(_), None) => false,
+        };
+        if rotate {
+            let seq = self.files[s].as_ref().map_or(0, |f| f.made);
+            if let Some(old) = self.files[s].as_mut() {
+                old.data.flush().map_err(io_err(&self.dir))?;
+                old.index.flush().map_err(io_err(&self.dir))?;
+            }
+            if let Some(count) = self.rotation.max_count {
+                // The file replaced is gone, and its events with it.
+                let gone = seq.checked_sub(count.max(1) as u64);
+                self.report
+                    .written
+                    .retain(|w| !(w.stream == s && Some(w.file_seq) == gone));
+            }
+            let name = self.rotation.name(s, seq);
             let data_path = self.dir.join(&name);
             let index_dir = self.dir.join("index");
             std::fs::create_dir_all(&index_dir).map_err(io_err(&index_dir))?;
@@ -132,14 +179,17 @@ impl Output {
                     .write_all(&v.to_be_bytes())
                     .map_err(io_err(&index_path))?;
             }
+            if seq < self.rotation.max_count.map_or(u64::MAX, |c| c as u64) {
+                self.report.files += 1;
+            }
             self.files[s] = Some(StreamFile {
                 data: BufWriter::with_capacity(1 << 16, data),
                 index,
                 offset: 0,
+                made: seq + 1,
             });
-            self.report.files += 1;
         }
-        Ok(self.files[s].as_mut().expect("just created"))
+        Ok(self.files[s].as_mut().expect("just opened"))
     }
 
     fn write(&mut self, p: &Packet<'_>, header_size: usize) {
@@ -158,8 +208,8 @@ impl Output {
         // the consumer only copies, to keep up with the writers.
         let records_len = p.records_bytes(header_size).len();
         let dir = self.dir.clone();
-        let f = self.file(info.stream)?;
-        let at = f.offset;
+        let f = self.file(info.stream, bytes.len() as u64)?;
+        let (at, file_seq) = (f.offset, f.made - 1);
         f.data.write_all(bytes).map_err(io_err(&dir))?;
         let h = &info.fields;
         for v in [
@@ -178,6 +228,7 @@ impl Output {
         f.offset += bytes.len() as u64;
         self.report.written.push(Written {
             stream: info.stream,
+            file_seq,
             records_at: at + header_size as u64,
             records_len,
             records: info.records,
@@ -243,6 +294,7 @@ impl ConsumerControl {
 pub fn run(
     ch: Arc<Channel>,
     dir: PathBuf,
+    rotation: TraceFiles,
     control: Arc<ConsumerControl>,
 ) -> Result<ConsumerReport, Error> {
     let header_size = ch.config().header_size as usize;
@@ -253,9 +305,11 @@ pub fn run(
     let mut consumer = Consumer::new(&ch, ConsumerConfig::default());
     let mut out = Output {
         dir: dir.clone(),
+        rotation,
         files: (0..ch.num_streams()).map(|_| None).collect(),
         report: ConsumerReport {
             dir: dir.clone(),
+            rotation,
             ..ConsumerReport::default()
         },
         error: None,

@@ -36,6 +36,12 @@ pub struct ChannelSpec {
     /// One trace per process (`--buffers-pid`) instead of per user.
     #[serde(default)]
     pub buffers_pid: bool,
+    /// Bytes per trace file before a new one starts (`--tracefile-size`).
+    #[serde(default)]
+    pub tracefile_size: Option<u64>,
+    /// Trace files kept per stream (`--tracefile-count`).
+    #[serde(default)]
+    pub tracefile_count: Option<u32>,
 }
 
 impl ChannelSpec {
@@ -50,6 +56,8 @@ impl ChannelSpec {
             read_timer_us: 0,
             monitor_timer_us: 1_000_000,
             buffers_pid: false,
+            tracefile_size: None,
+            tracefile_count: None,
         }
     }
 }

@@ -311,6 +311,16 @@ impl Daemon {
                 spec.num_subbuf
             ));
         }
+        if spec
+            .tracefile_size
+            .is_some_and(|t| t < spec.subbuf_size as u64)
+        {
+            return Err(format!(
+                "trace file size {} is smaller than the sub-buffer size {}",
+                spec.tracefile_size.unwrap_or(0),
+                spec.subbuf_size
+            ));
+        }
         let mut s = self.lock();
         let sess = s.find(session.as_deref())?;
         let session_name = sess.info.name.clone();
@@ -453,6 +463,10 @@ impl Daemon {
                             subbuf_size: ch.spec.subbuf_size,
                             num_subbufs: ch.spec.num_subbuf,
                             overwrite: ch.spec.overwrite,
+                            trace_files: crate::TraceFiles {
+                                max_size: ch.spec.tracefile_size,
+                                max_count: ch.spec.tracefile_count,
+                            },
                             switch_timer: (ch.spec.switch_timer_us > 0)
                                 .then(|| std::time::Duration::from_micros(ch.spec.switch_timer_us)),
                         },

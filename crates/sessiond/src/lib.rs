@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use consumer::CHANNEL_NAME;
+pub use consumer::{TraceFiles, CHANNEL_NAME};
 pub use glob::glob_match;
 pub use hub::AppInfo;
 pub use ltt_ust::SOCKET_ENV;
@@ -260,6 +260,7 @@ impl Session {
                 num_subbufs: cfg.num_subbufs,
                 overwrite: false,
                 switch_timer: None,
+                trace_files: TraceFiles::default(),
             },
             cfg.per_pid,
         )?);

@@ -42,6 +42,8 @@ pub struct RecordingConfig {
     /// Period of the switch timer (none: sub-buffers reach the files when
     /// full, and at stop).
     pub switch_timer: Option<std::time::Duration>,
+    /// Trace-file rotation.
+    pub trace_files: consumer::TraceFiles,
 }
 
 /// A trace being recorded. Apps attach through a [`crate::hub::Hub`].
@@ -167,9 +169,10 @@ impl Recording {
         let control = Arc::new(ConsumerControl::new(cfg.switch_timer));
         let consumer = {
             let (ch, dir, control) = (channel.clone(), trace_dir.clone(), control.clone());
+            let files = cfg.trace_files;
             std::thread::Builder::new()
                 .name("ltt-consumer".into())
-                .spawn(move || consumer::run(ch, dir, control))
+                .spawn(move || consumer::run(ch, dir, files, control))
                 .map_err(io_err(Path::new("consumer thread")))?
         };
         Ok(Recording {

@@ -13,7 +13,7 @@ use crate::{Error, Summary};
 /// The recordings of an active session.
 pub enum Target {
     PerUid(Arc<Recording>),
-    PerPid(PerPid),
+    PerPid(Box<PerPid>),
 }
 
 /// Per-PID recordings, made when each app attaches.
@@ -35,11 +35,11 @@ impl Target {
             return Ok(Target::PerUid(Arc::new(Recording::start(cfg)?)));
         }
         crate::Registry::new(cfg.rules.clone(), Vec::new()).map_err(Error::Config)?;
-        Ok(Target::PerPid(PerPid {
+        Ok(Target::PerPid(Box::new(PerPid {
             cfg: Mutex::new(cfg),
             recordings: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
-        }))
+        })))
     }
 
     /// The recording `app` writes to (per-PID: made on its first attach).
