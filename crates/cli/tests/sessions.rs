@@ -652,3 +652,38 @@ fn trace_files_rotate_and_keep_the_newest() {
     }
     h.ltt(&["destroy"]);
 }
+
+#[test]
+fn malformed_control_requests_get_an_error_and_the_daemon_goes_on() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixStream;
+    let h = Home::new("hostile-client");
+    h.ltt(&["create", "kept"]);
+    let sock = h.home.join("client.sock");
+    let ask = |bytes: &[u8]| -> String {
+        let mut s = UnixStream::connect(&sock).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut line = String::new();
+        let _ = BufReader::new(&s).read_line(&mut line);
+        line
+    };
+    for bad in [
+        &b"not json\n"[..],
+        b"{\"cmd\":\"start\",\"session\":12}\n",
+        b"{\"cmd\":\"create\",\"name\":\"../../etc\"}\n",
+        b"{\"cmd\":\"enable-event\",\"session\":null,\"channel\":null,\"rule\":{\"pattern\":\"x\",\"filter\":\"((((\",\"enabled\":true}}\n",
+        b"\xff\xfe\n",
+    ] {
+        let reply = ask(bad);
+        assert!(reply.contains("\"reply\":\"error\""), "{reply}");
+    }
+    // A line longer than the limit, a half line: the connection ends.
+    let mut huge = vec![b'x'; (1 << 20) + 10];
+    huge.push(b'\n');
+    assert_eq!(ask(&huge), "");
+    assert_eq!(ask(b"{\"cmd\":\"list-sess"), "");
+    // The daemon still serves, with its session intact.
+    assert!(h.ltt(&["list"]).contains("1) kept ("));
+}
