@@ -467,6 +467,9 @@ fn print_session(s: &SessionInfo) {
             Some(n) => println!("      Trace file size:  {n} bytes"),
             None => println!("      Trace file size:  unlimited"),
         }
+        if let Some(d) = s.discarded {
+            println!("\n    Statistics:\n      Discarded events: {d}");
+        }
         if !c.contexts.is_empty() {
             println!("\n    Contexts:\n      {}", c.contexts.join(", "));
         }

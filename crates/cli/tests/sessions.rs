@@ -687,3 +687,44 @@ fn malformed_control_requests_get_an_error_and_the_daemon_goes_on() {
     // The daemon still serves, with its session intact.
     assert!(h.ltt(&["list"]).contains("1) kept ("));
 }
+
+#[test]
+fn every_event_is_recorded_or_counted_as_discarded() {
+    let h = Home::new("accounting");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "acc", "-o", out.to_str().unwrap()]);
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--subbuf-size",
+        "4k",
+        "--num-subbuf",
+        "2",
+        "channel0",
+    ]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    wait_ok(h.demo(&[
+        "--iterations",
+        "20000",
+        "--threads",
+        "2",
+        "--payload",
+        "one-int",
+    ]));
+    h.ltt(&["stop"]);
+    let listed = h.ltt(&["list", "acc"]);
+    let discarded: usize = listed
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Discarded events: "))
+        .unwrap_or_else(|| panic!("no discarded count in:\n{listed}"))
+        .parse()
+        .unwrap();
+    let recorded = events(&h.ltt(&["view"])).len();
+    assert_eq!(
+        recorded + discarded,
+        40_000,
+        "{recorded} recorded, {discarded} discarded"
+    );
+    h.ltt(&["destroy"]);
+}

@@ -174,9 +174,13 @@ impl Daemon {
             Request::ListSessions => Ok(Reply::Sessions {
                 sessions: self.lock().list.iter().map(|s| s.info.clone()).collect(),
             }),
-            Request::ShowSession { session } => Ok(Reply::Session {
-                session: self.lock().find(session.as_deref())?.info.clone(),
-            }),
+            Request::ShowSession { session } => {
+                let mut s = self.lock();
+                let sess = s.find(session.as_deref())?;
+                let mut info = sess.info.clone();
+                info.discarded = sess.recording.as_ref().map(|r| r.discarded());
+                Ok(Reply::Session { session: info })
+            }
             Request::ListApps => Ok(Reply::Apps {
                 apps: self
                     .hub

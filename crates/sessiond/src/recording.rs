@@ -260,6 +260,14 @@ impl Recording {
         }
     }
 
+    /// Events lost so far (full buffers, records too large, dead writers).
+    pub fn discarded(&self) -> u64 {
+        let ch = &self.channel;
+        (0..ch.num_streams())
+            .map(|s| ch.stream_stats(s).total())
+            .sum()
+    }
+
     /// Flush every buffer, write the remaining packets and the final
     /// metadata, and say what was recorded.
     pub fn finish(&self) -> Result<Summary, Error> {
@@ -287,10 +295,7 @@ impl Recording {
         }
         drop(reg);
         events.sort();
-        let ch = &self.channel;
-        let discarded = (0..ch.num_streams())
-            .map(|s| ch.stream_stats(s).total())
-            .sum();
+        let discarded = self.discarded();
         let mut warnings =
             std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
         warnings.extend(report.warnings);

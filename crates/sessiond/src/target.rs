@@ -84,6 +84,11 @@ impl Target {
         }
     }
 
+    /// Events lost so far, all recordings together.
+    pub fn discarded(&self) -> u64 {
+        self.all().iter().map(|r| r.discarded()).sum()
+    }
+
     /// A problem to report with the summary.
     pub fn warn(&self, msg: String) {
         match self {
