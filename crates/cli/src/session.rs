@@ -56,6 +56,7 @@ pub enum SessionCommand {
     DisableChannel {
         #[command(flatten)]
         domain: Domain,
+        /// Session (default: the current one).
         #[arg(short, long, value_name = "NAME")]
         session: Option<String>,
         name: String,
@@ -66,8 +67,10 @@ pub enum SessionCommand {
     DisableEvent {
         #[command(flatten)]
         domain: Domain,
+        /// Session (default: the current one).
         #[arg(short, long, value_name = "NAME")]
         session: Option<String>,
+        /// Channel (default: channel0).
         #[arg(short, long, value_name = "NAME")]
         channel: Option<String>,
         /// Disable every rule of the channel.
@@ -81,8 +84,10 @@ pub enum SessionCommand {
     AddContext {
         #[command(flatten)]
         domain: Domain,
+        /// Session (default: the current one).
         #[arg(short, long, value_name = "NAME")]
         session: Option<String>,
+        /// Channel (default: channel0).
         #[arg(short, long, value_name = "NAME")]
         channel: Option<String>,
         /// Context type: vpid, vtid, procname, pthread_id, cpu_id, ip, vuid,
@@ -136,6 +141,7 @@ pub enum SessionCommand {
 pub struct EnableChannel {
     #[command(flatten)]
     domain: Domain,
+    /// Session (default: the current one).
     #[arg(short, long, value_name = "NAME")]
     session: Option<String>,
     /// Size of each per-CPU sub-buffer (power of two; suffixes k, M, G).
@@ -183,6 +189,7 @@ pub struct EnableChannel {
 pub struct EnableEvent {
     #[command(flatten)]
     domain: Domain,
+    /// Session (default: the current one).
     #[arg(short, long, value_name = "NAME")]
     session: Option<String>,
     /// Channel (default: channel0, created if needed).
