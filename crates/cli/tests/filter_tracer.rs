@@ -133,13 +133,14 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
             })
             .unwrap_or_else(|e| panic!("{name}: {e}")),
         );
-        hub.activate(Arc::new(Target::PerUid(rec.clone())));
+        let target = Arc::new(Target::PerUid(rec.clone()));
+        hub.activate(target.clone()).unwrap();
         for e in &events {
             ltt_ust::tracepoint!(lab::filt(
                 e.i, e.arr, &e.seq, e.a, e.b, e.flags, e.neg, e.d, &e.name
             ));
         }
-        hub.deactivate();
+        hub.deactivate(&target);
         let summary = rec.finish().unwrap();
         assert_eq!(summary.discarded, 0, "{name}");
         let out = ltt(&dir, &["view", dir.join(name).to_str().unwrap()]);

@@ -728,3 +728,45 @@ fn every_event_is_recorded_or_counted_as_discarded() {
     );
     h.ltt(&["destroy"]);
 }
+
+#[test]
+fn several_sessions_trace_the_same_app_at_once() {
+    let h = Home::new("concurrent");
+    let all = h.dir.join("all");
+    let few = h.dir.join("few");
+    h.ltt(&["create", "all", "-o", all.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    h.ltt(&["create", "few", "-o", few.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int", "--filter", "v < 10"]);
+    h.ltt(&["add-context", "-u", "-t", "vtid", "-t", "ip"]);
+    h.ltt(&["start"]);
+    wait_ok(h.demo(&[
+        "--iterations",
+        "100",
+        "--threads",
+        "2",
+        "--payload",
+        "one-int",
+    ]));
+    h.ltt(&["stop", "all"]);
+    h.ltt(&["stop", "few"]);
+    assert_eq!(events(&h.ltt(&["view", "all"])).len(), 200);
+    let few_view = h.ltt(&["view", "few"]);
+    let few_events = events(&few_view);
+    assert_eq!(few_events.len(), 20);
+    assert!(few_events
+        .iter()
+        .all(|l| field(l, "v") < 10 && l.contains(" ip = 0x")));
+    // At most four at once.
+    for n in 0..4 {
+        let name = format!("s{n}");
+        h.ltt(&["create", &name, "-o", h.dir.join(&name).to_str().unwrap()]);
+        h.ltt(&["enable-event", "-u", "demo:empty"]);
+        h.ltt(&["start"]);
+    }
+    h.ltt(&["create", "s4", "-o", h.dir.join("s4").to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:empty"]);
+    h.ltt_fails(&["start"], "sessions are tracing already");
+    h.ltt(&["destroy", "-a"]);
+}

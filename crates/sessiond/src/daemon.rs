@@ -2,10 +2,10 @@
 //! rules and contexts, driven by [`control::Request`]s, recording through
 //! the [`Hub`] that every traced app of the user is connected to.
 //!
-//! One recording is active at a time: apps have one channel slot, so a
-//! second session cannot start while another one traces (it is refused
-//! with a clear message). A session keeps its recording from its first
-//! `start` to `destroy`, so `stop` then `start` continue the same trace.
+//! Up to [`MAX_SLOTS`](ltt_ust::proto::MAX_SLOTS) sessions trace at once,
+//! each in its own slot of every app. A session keeps its recording from
+//! its first `start` to `destroy`, so `stop` then `start` continue the same
+//! trace.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -254,10 +254,10 @@ impl Daemon {
                 }
                 s.list.remove(i)
             };
-            if sess.info.active {
-                self.hub.deactivate();
-            }
             if let Some(rec) = sess.recording {
+                if sess.info.active {
+                    self.hub.deactivate(&rec);
+                }
                 let summary = rec.finish().map_err(|e| format!("session {name}: {e}"))?;
                 lines.extend(summary.warnings.iter().map(|w| format!("Warning: {w}")));
             }
@@ -366,7 +366,7 @@ impl Daemon {
         if let Some(rec) = &sess.recording {
             rec.set_rules(sess.rules()).map_err(|e| e.to_string())?;
             if sess.info.active {
-                self.hub.refresh();
+                self.hub.refresh(rec);
             }
         }
         Ok(())
@@ -430,20 +430,10 @@ impl Daemon {
 
     fn start(&self, session: Option<String>) -> Result<Reply> {
         let mut s = self.lock();
-        let active = s
-            .list
-            .iter()
-            .find(|x| x.info.active)
-            .map(|x| x.info.name.clone());
         let sess = s.find(session.as_deref())?;
         let name = sess.info.name.clone();
         if sess.info.active {
             return Err(format!("tracing already started for session {name}"));
-        }
-        if let Some(other) = active {
-            return Err(format!(
-                "session {other} is tracing: ltt traces one user-space session at a time (stop it first)"
-            ));
         }
         let rec = match &sess.recording {
             Some(rec) => rec.clone(),
@@ -482,7 +472,9 @@ impl Daemon {
                 rec
             }
         };
-        self.hub.activate(rec);
+        self.hub
+            .activate(rec)
+            .map_err(|e| format!("session {name} cannot start: {e}"))?;
         sess.info.active = true;
         done(format!("Tracing started for session {name}"))
     }
@@ -494,7 +486,8 @@ impl Daemon {
         if !sess.info.active {
             return Err(format!("tracing already stopped for session {name}"));
         }
-        if let Some(rec) = self.hub.deactivate() {
+        if let Some(rec) = &sess.recording {
+            self.hub.deactivate(rec);
             rec.flush();
         }
         sess.info.active = false;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ltt_ust::proto::{self, EventIds, WireEvent};
+use ltt_ust::proto::{self, EventIds, WireEvent, MAX_SLOTS};
 
 use crate::recording::Recording;
 use crate::target::Target;
@@ -49,8 +49,8 @@ struct App {
     info: AppInfo,
     /// Writing half; the app's thread reads.
     writer: UnixStream,
-    /// The recording it writes to, while a session is active.
-    rec: Option<Arc<Recording>>,
+    /// Per session slot, the recording it writes to.
+    recs: [Option<Arc<Recording>>; MAX_SLOTS],
     /// Event classes of each provider, by the app's provider number.
     providers: Vec<Vec<WireEvent>>,
     /// Highest SYNC the app answered.
@@ -60,8 +60,16 @@ struct App {
 #[derive(Default)]
 struct State {
     apps: Vec<App>,
-    active: Option<Arc<Target>>,
+    /// The tracing sessions, by slot.
+    active: [Option<Arc<Target>>; MAX_SLOTS],
     next_sync: u32,
+}
+
+impl State {
+    fn slots(&self) -> Vec<(usize, Arc<Target>)> {
+        let active = self.active.iter().enumerate();
+        active.filter_map(|(i, t)| Some((i, t.clone()?))).collect()
+    }
 }
 
 /// Apps and the recording they write to.
@@ -78,8 +86,9 @@ impl App {
         proto::write_frame(&mut self.writer, payload).is_ok()
     }
 
-    /// Give the app its recording's channel and its events' states.
-    fn attach(&mut self, target: &Target) -> bool {
+    /// Give the app its recording's channel in `slot` and its events'
+    /// states there.
+    fn attach(&mut self, slot: usize, target: &Target) -> bool {
         let rec = match target.for_app(&self.info) {
             Ok(rec) => rec,
             Err(e) => {
@@ -91,33 +100,40 @@ impl App {
             }
         };
         rec.note_app(&self.info);
-        if !self.send(&proto::encode_channel(&rec.contexts()))
+        if !self.send(&proto::encode_channel(slot as u8, &rec.contexts()))
             || ltt_ringbuf::send_fd(&self.writer, rec.channel_fd()).is_err()
         {
             return false;
         }
-        self.rec = Some(rec);
-        self.send_all_states()
+        self.recs[slot] = Some(rec);
+        self.send_all_states(slot)
     }
 
-    /// Stop writing: every event disabled.
-    fn detach(&mut self) -> bool {
-        self.rec = None;
-        self.send_all_states()
+    /// Stop writing into `slot`: every event disabled there.
+    fn detach(&mut self, slot: usize) -> bool {
+        self.recs[slot] = None;
+        self.send_all_states(slot)
     }
 
-    fn send_all_states(&mut self) -> bool {
-        (0..self.providers.len()).all(|p| self.send_states(p))
+    fn send_all_states(&mut self, slot: usize) -> bool {
+        (0..self.providers.len()).all(|p| self.send_states(slot, p))
     }
 
-    fn send_states(&mut self, provider: usize) -> bool {
+    fn send_states(&mut self, slot: usize, provider: usize) -> bool {
         let events = &self.providers[provider];
-        let states = match &self.rec {
+        let states = match &self.recs[slot] {
             Some(rec) => rec.register(events),
             None => vec![EventIds::new(u32::MAX, false); events.len()],
         };
-        self.send(&proto::encode_states(provider as u32, &states))
+        self.send(&proto::encode_states(slot as u8, provider as u32, &states))
     }
+}
+
+fn slot_of(state: &State, target: &Arc<Target>) -> Option<usize> {
+    state
+        .active
+        .iter()
+        .position(|t| t.as_ref().is_some_and(|t| Arc::ptr_eq(t, target)))
 }
 
 impl Hub {
@@ -154,34 +170,43 @@ impl Hub {
         }
     }
 
-    /// Make `target` where every app writes; returns once every app
-    /// confirmed (or did not in time), so that events hit after `ltt start`
-    /// returns are recorded.
-    pub fn activate(&self, target: Arc<Target>) {
+    /// Make every app write into `target` too (a free session slot);
+    /// returns once every app confirmed (or did not in time), so that
+    /// events hit after `ltt start` returns are recorded.
+    pub fn activate(&self, target: Arc<Target>) -> Result<(), String> {
         let mut state = self.lock();
-        state.apps.retain_mut(|app| app.attach(&target));
-        state.active = Some(target.clone());
+        let Some(slot) = state.active.iter().position(Option::is_none) else {
+            return Err(format!(
+                "{MAX_SLOTS} sessions are tracing already: stop one first"
+            ));
+        };
+        state.apps.retain_mut(|app| app.attach(slot, &target));
+        state.active[slot] = Some(target.clone());
         self.sync(state, &target);
+        Ok(())
     }
 
-    /// Send every app its events' states again (the rules changed), and
-    /// wait for them to apply them.
-    pub fn refresh(&self) {
+    /// Send every app its events' states again (a session's rules
+    /// changed), and wait for them to apply them.
+    pub fn refresh(&self, target: &Arc<Target>) {
         let mut state = self.lock();
-        state.apps.retain_mut(App::send_all_states);
-        if let Some(target) = state.active.clone() {
-            self.sync(state, &target);
-        }
+        let Some(slot) = slot_of(&state, target) else {
+            return;
+        };
+        state.apps.retain_mut(|app| app.send_all_states(slot));
+        self.sync(state, target);
     }
 
-    /// Disable every event in every app, and wait (boundedly) until each
-    /// app confirmed; returns what was active.
-    pub fn deactivate(&self) -> Option<Arc<Target>> {
+    /// Stop every app writing into `target`, and wait (boundedly) until
+    /// each one confirmed.
+    pub fn deactivate(&self, target: &Arc<Target>) {
         let mut state = self.lock();
-        let target = state.active.take()?;
-        state.apps.retain_mut(App::detach);
-        self.sync(state, &target);
-        Some(target)
+        let Some(slot) = slot_of(&state, target) else {
+            return;
+        };
+        state.apps.retain_mut(|app| app.detach(slot));
+        state.active[slot] = None;
+        self.sync(state, target);
     }
 
     /// Send SYNC to every app and wait, without the lock, until each one
@@ -313,15 +338,15 @@ impl Hub {
                 key,
                 info: info.clone(),
                 writer,
-                rec: None,
+                recs: Default::default(),
                 providers: Vec::new(),
                 synced: synced.clone(),
             };
             if !app.send(&proto::encode_welcome(proto::STATUS_OK)) {
                 return;
             }
-            if let Some(target) = state.active.clone() {
-                if !app.attach(&target) {
+            for (slot, target) in state.slots() {
+                if !app.attach(slot, &target) {
                     return;
                 }
             }
@@ -351,7 +376,8 @@ impl Hub {
                     return Ok(());
                 };
                 app.providers.push(provider.events);
-                if !app.send_states(app.providers.len() - 1) {
+                let p = app.providers.len() - 1;
+                if !(0..MAX_SLOTS).all(|slot| app.send_states(slot, p)) {
                     return Err(proto::ProtoError("cannot answer"));
                 }
             }

@@ -272,7 +272,7 @@ impl Session {
         let socket_path = socket_dir.join(SOCKET_NAME);
         let listener = UnixListener::bind(&socket_path).map_err(io_err(&socket_path))?;
         let hub = Arc::new(hub::Hub::default());
-        hub.activate(target.clone());
+        hub.activate(target.clone()).map_err(Error::Config)?;
         let listener = hub
             .serve(listener)
             .map_err(io_err(Path::new("listener thread")))?;
@@ -305,7 +305,7 @@ impl Session {
     /// Stop the apps' tracing, flush every buffer, write the remaining
     /// packets and the final metadata.
     pub fn stop(mut self) -> Result<Summary, Error> {
-        self.hub.deactivate();
+        self.hub.deactivate(&self.target);
         self.hub.shutdown();
         if let Some(l) = self.listener.take() {
             l.join().map_err(|_| Error::ThreadPanicked("listener"))?;

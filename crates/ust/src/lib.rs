@@ -157,21 +157,19 @@ macro_rules! provider {
                     #[allow(clippy::too_many_arguments)]
                     #[inline(never)]
                     pub fn emit($($f: $ty),*) {
-                        match CALLSITE.hit() {
-                            $crate::Hit::Record => {}
-                            $crate::Hit::Skip => return,
-                            $crate::Hit::Filter => {
-                                // On the stack, borrowed from the arguments.
-                                let fields: &[$crate::FilterValue<'_>] = &[
-                                    $( $crate::Field::filter_value(&$f, &kinds::$f) ),*
-                                ];
-                                if !CALLSITE.filter_accepts(fields) {
-                                    return;
-                                }
-                            }
+                        let mut hit = CALLSITE.hit();
+                        if hit.needs_filter() {
+                            // On the stack, borrowed from the arguments.
+                            let fields: &[$crate::FilterValue<'_>] = &[
+                                $( $crate::Field::filter_value(&$f, &kinds::$f) ),*
+                            ];
+                            hit = CALLSITE.filter(hit, fields);
+                        }
+                        if hit.is_none() {
+                            return;
                         }
                         let len = 0 $( + $crate::Field::encoded_len(&$f) )*;
-                        CALLSITE.write_record(len, |_out| {
+                        CALLSITE.write_records(hit, len, |_out| {
                             $( $crate::Field::encode(&$f, &kinds::$f, _out); )*
                         });
                     }

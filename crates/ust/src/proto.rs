@@ -15,9 +15,10 @@
 //!     kind      = 1 int | 2 (f32) | 3 (f64) | 4 (string) | 5 int len:u32
 //!               | 6 int (sequence) | 7 int n:u16 (label:str start:i128 end:i128)*n
 //!     int       = bits:u8 flags:u8 (1 signed, 2 hex, 4 big-endian, 8 text)
-//! daemon → app  STATES    provider:u32 n:u16 ids*n   one per event, in order
+//! daemon → app  STATES    slot:u8 provider:u32 n:u16 ids*n
+//!                                                    one per event, in order
 //!     ids       = id:u32 enabled:u8 nf:u16 (len:u32 bytecode[len])*nf
-//! daemon → app  CHANNEL   n:u8 context*n             then the channel memfd
+//! daemon → app  CHANNEL   slot:u8 n:u8 context*n     then the channel memfd
 //!                                                    (SCM_RIGHTS): write there,
 //!                                                    with these contexts
 //! daemon → app  SYNC      seq:u32                    the app answers SYNC seq
@@ -27,7 +28,9 @@
 //! The connection lives as long as the app: after the handshake the daemon
 //! may send STATES, CHANNEL and SYNC at any time (a session starts, an
 //! event rule changes, a session stops), and a thread of the app applies
-//! them in order. The daemon answers each PROVIDER with its STATES.
+//! them in order. The daemon answers each PROVIDER with its STATES for
+//! every active session. Each tracing session has a slot (up to
+//! [`MAX_SLOTS`] at once): its channel and its events' ids and filters.
 //!
 //! An enabled event with filters (`ltt record --filter`) is recorded only
 //! when one of its filters' bytecodes ([`ltt_filter::Bytecode::to_bytes`],
@@ -49,6 +52,8 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"LTTUST\0\0");
 pub const VERSION: u16 = 3;
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 1 << 20;
+/// Sessions an app can record into at once.
+pub const MAX_SLOTS: usize = 4;
 /// Largest number of events in one provider, fields in one event, entries
 /// in one enumeration.
 pub const MAX_ITEMS: usize = 4096;
@@ -259,6 +264,15 @@ impl<'a> Dec<'a> {
         Ok(k)
     }
     /// Fails unless everything was read.
+    /// A session slot number, below [`MAX_SLOTS`].
+    fn slot(&mut self) -> Result<u8, ProtoError> {
+        let s = self.u8()?;
+        if s as usize >= MAX_SLOTS {
+            return Err(ProtoError("bad session slot"));
+        }
+        Ok(s)
+    }
+
     pub fn end(&self) -> Result<(), ProtoError> {
         if self.buf.is_empty() {
             Ok(())
@@ -487,10 +501,11 @@ impl EventIds {
     }
 }
 
-/// STATES of provider number `provider`: one entry per event, in order.
-pub fn encode_states(provider: u32, ids: &[EventIds]) -> Vec<u8> {
+/// STATES of provider number `provider` in session slot `slot`: one entry
+/// per event, in order.
+pub fn encode_states(slot: u8, provider: u32, ids: &[EventIds]) -> Vec<u8> {
     let mut e = Enc::new(MSG_STATES);
-    e.u32(provider).u16(ids.len() as u16);
+    e.u8(slot).u32(provider).u16(ids.len() as u16);
     for x in ids {
         e.u32(x.id).u8(x.enabled as u8).u16(x.filters.len() as u16);
         for f in &x.filters {
@@ -501,13 +516,13 @@ pub fn encode_states(provider: u32, ids: &[EventIds]) -> Vec<u8> {
     e.0
 }
 
-/// Decode the body of STATES (after its type byte): the provider number
-/// and its events' states.
-pub fn decode_states(p: &[u8]) -> Result<(u32, Vec<EventIds>), ProtoError> {
+/// Decode STATES: the slot, the provider number and its events' states.
+pub fn decode_states(p: &[u8]) -> Result<(u8, u32, Vec<EventIds>), ProtoError> {
     let mut d = Dec::new(p);
     if d.u8()? != MSG_STATES {
         return Err(ProtoError("expected STATES"));
     }
+    let slot = d.slot()?;
     let provider = d.u32()?;
     let n = d.count()?;
     let mut out = Vec::with_capacity(n);
@@ -527,27 +542,28 @@ pub fn decode_states(p: &[u8]) -> Result<(u32, Vec<EventIds>), ProtoError> {
         });
     }
     d.end()?;
-    Ok((provider, out))
+    Ok((slot, provider, out))
 }
 
 /// Most contexts one channel may have.
 pub const MAX_CONTEXTS: usize = 32;
 
-pub fn encode_channel(contexts: &[Context]) -> Vec<u8> {
+pub fn encode_channel(slot: u8, contexts: &[Context]) -> Vec<u8> {
     let mut e = Enc::new(MSG_CHANNEL);
-    e.u8(contexts.len() as u8);
+    e.u8(slot).u8(contexts.len() as u8);
     for c in contexts {
         e.u8(*c as u8);
     }
     e.0
 }
 
-/// The contexts of a CHANNEL message (its fd follows it).
-pub fn decode_channel(p: &[u8]) -> Result<Vec<Context>, ProtoError> {
+/// The slot and contexts of a CHANNEL message (its fd follows it).
+pub fn decode_channel(p: &[u8]) -> Result<(u8, Vec<Context>), ProtoError> {
     let mut d = Dec::new(p);
     if d.u8()? != MSG_CHANNEL {
         return Err(ProtoError("expected CHANNEL"));
     }
+    let slot = d.slot()?;
     let n = d.u8()? as usize;
     if n > MAX_CONTEXTS {
         return Err(ProtoError("too many contexts"));
@@ -561,7 +577,7 @@ pub fn decode_channel(p: &[u8]) -> Result<Vec<Context>, ProtoError> {
         out.push(c);
     }
     d.end()?;
-    Ok(out)
+    Ok((slot, out))
 }
 
 pub fn encode_sync(seq: u32) -> Vec<u8> {
@@ -648,16 +664,20 @@ mod tests {
             },
             EventIds::new(4, false),
         ];
-        let bytes = encode_states(9, &ids);
-        assert_eq!(decode_states(&bytes).unwrap(), (9, ids));
+        let bytes = encode_states(2, 9, &ids);
+        assert_eq!(decode_states(&bytes).unwrap(), (2, 9, ids));
+        assert!(decode_states(&encode_states(MAX_SLOTS as u8, 9, &[])).is_err());
         for n in 0..bytes.len() {
             assert!(decode_states(&bytes[..n]).is_err());
         }
         assert_eq!(decode_sync(&encode_sync(77)).unwrap(), 77);
         let ctx = [Context::Ip, Context::Vpid];
-        assert_eq!(decode_channel(&encode_channel(&ctx)).unwrap(), ctx);
-        assert!(decode_sync(&encode_channel(&ctx)).is_err());
-        assert!(decode_channel(&encode_channel(&[Context::Ip, Context::Ip])).is_err());
+        assert_eq!(
+            decode_channel(&encode_channel(1, &ctx)).unwrap(),
+            (1, ctx.to_vec())
+        );
+        assert!(decode_sync(&encode_channel(0, &ctx)).is_err());
+        assert!(decode_channel(&encode_channel(0, &[Context::Ip, Context::Ip])).is_err());
         assert_eq!(decode_welcome(&encode_welcome(STATUS_OK)).unwrap(), 0);
     }
 }

@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU8, AtomicUsize, Ordering,
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU16, AtomicU32, AtomicUsize, Ordering,
 };
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -23,7 +23,7 @@ use ltt_filter::{Bytecode, FieldSource, Value};
 use ltt_ringbuf::Channel;
 
 use crate::context::ContextSet;
-use crate::proto;
+use crate::proto::{self, MAX_SLOTS};
 use crate::schema::{EventDesc, Out};
 
 /// Environment variable naming the session daemon's socket (set by
@@ -40,22 +40,45 @@ pub const DEBUG_ENV: &str = "LTT_UST_DEBUG";
 /// Time allowed for each step of the handshake with the daemon.
 const STEP_TIMEOUT: Duration = Duration::from_millis(500);
 
-const DISABLED: u8 = 0;
-const ENABLED: u8 = 1;
-const UNREGISTERED: u8 = 2;
-/// Enabled, recorded only when one of its filters accepts the hit.
-const FILTERED: u8 = 3;
+/// Call-site state bits: bit `i` (i < [`MAX_SLOTS`]) records into session
+/// slot `i`; bit `FILTER_SHIFT + i` says that slot's filters decide first;
+/// `UNREGISTERED` until the daemon's first verdict (the fast check treats
+/// it as enabled, so that the first hit registers).
+const SLOT_BITS: u16 = (1 << MAX_SLOTS) - 1;
+const FILTER_SHIFT: u32 = 8;
+const UNREGISTERED: u16 = 1 << 15;
 
-/// What one hit of an event does (the macro's `emit` asks first).
+/// What one hit of an event does: the session slots to record into, and
+/// those whose filters must accept it first (the macro's `emit` asks).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hit {
-    /// Disabled, or tracing off: nothing to do.
-    Skip,
-    /// Enabled without filter: record.
-    Record,
-    /// Enabled with filters: record if [`CallSite::filter_accepts`].
-    Filter,
+pub struct Hit(u16);
+
+impl Hit {
+    /// Nothing to record.
+    #[inline(always)]
+    pub fn is_none(self) -> bool {
+        self.0 & SLOT_BITS == 0
+    }
+
+    /// Some slot's filters must run ([`CallSite::filter`]).
+    #[inline(always)]
+    pub fn needs_filter(self) -> bool {
+        self.0 >> FILTER_SHIFT != 0
+    }
+
+    fn slots(self) -> impl Iterator<Item = usize> {
+        (0..MAX_SLOTS).filter(move |i| self.0 & (1 << i) != 0)
+    }
+}
+
+/// A session slot's view of one event: its id there, and its filters.
+struct SlotState {
+    id: AtomicU32,
+    /// Null when the slot records every hit. Replaced ones are leaked: a
+    /// concurrent hit may still be reading them, and filters change only
+    /// when a user changes the session's rules.
+    filters: AtomicPtr<Box<[Bytecode]>>,
 }
 
 /// Bytes of the event header before the contexts and the payload: LTTng's
@@ -65,15 +88,11 @@ pub const HEADER_LEN: usize = 14;
 /// Length of the `procname` context (LTTng: 16 + NUL).
 pub const PROCNAME_LEN: usize = 17;
 
-/// One event's call site: its enable state and, once registered, its id in
-/// the trace. One `static` per declared event.
+/// One event's call site: its enable state and, per session slot, its id
+/// in that session's trace. One `static` per declared event.
 pub struct CallSite {
-    state: AtomicU8,
-    id: AtomicU32,
-    /// The filters of state `FILTERED` (null otherwise). Replaced ones are
-    /// leaked: a concurrent hit may still be reading them, and filters
-    /// change only when a user changes the session's rules.
-    filters: AtomicPtr<Box<[Bytecode]>>,
+    state: AtomicU16,
+    slots: [SlotState; MAX_SLOTS],
     desc: &'static EventDesc,
     provider: &'static Provider,
 }
@@ -82,9 +101,13 @@ impl CallSite {
     #[doc(hidden)]
     pub const fn new(provider: &'static Provider, desc: &'static EventDesc) -> CallSite {
         CallSite {
-            state: AtomicU8::new(UNREGISTERED),
-            id: AtomicU32::new(0),
-            filters: AtomicPtr::new(std::ptr::null_mut()),
+            state: AtomicU16::new(UNREGISTERED),
+            slots: [const {
+                SlotState {
+                    id: AtomicU32::new(0),
+                    filters: AtomicPtr::new(std::ptr::null_mut()),
+                }
+            }; MAX_SLOTS],
             desc,
             provider,
         }
@@ -94,7 +117,7 @@ impl CallSite {
     /// registration, so that the first hit registers.
     #[inline(always)]
     pub fn is_enabled(&self) -> bool {
-        self.state.load(Ordering::Relaxed) != DISABLED
+        self.state.load(Ordering::Relaxed) != 0
     }
 
     /// The event's declaration.
@@ -103,23 +126,20 @@ impl CallSite {
     }
 
     /// Write one record with a payload of `payload_len` bytes written by
-    /// `write`. Registers the provider first if needed; does nothing when
-    /// the event is disabled or tracing is off; a full buffer drops the
-    /// record (the ring buffer counts it). An event with filters is
-    /// recorded only if one accepts a hit without payload fields (the
+    /// `write` (once per session recording the event). Registers the
+    /// provider first if needed; does nothing when the event is disabled or
+    /// tracing is off; a full buffer drops the record (the ring buffer
+    /// counts it). Filters see a hit without payload fields (the
     /// macro-generated `emit` gives them its arguments).
     #[inline(always)]
-    pub fn record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
-        match self.hit() {
-            Hit::Skip => return,
-            Hit::Record => {}
-            Hit::Filter => {
-                if !self.filter_accepts(&[]) {
-                    return;
-                }
-            }
+    pub fn record(&self, payload_len: usize, write: impl Fn(&mut Out<'_>)) {
+        let mut hit = self.hit();
+        if hit.needs_filter() {
+            hit = self.filter(hit, &[]);
         }
-        self.write_record(payload_len, write)
+        if !hit.is_none() {
+            self.write_records(hit, payload_len, write)
+        }
     }
 
     /// Registers the provider if needed and says what this hit does.
@@ -127,102 +147,107 @@ impl CallSite {
     #[inline(always)]
     pub fn hit(&self) -> Hit {
         let mut state = self.state.load(Ordering::Acquire);
-        if state == UNREGISTERED {
+        if state & UNREGISTERED != 0 {
             self.provider.register();
             state = self.state.load(Ordering::Acquire);
         }
-        match state {
-            ENABLED => Hit::Record,
-            FILTERED => Hit::Filter,
-            _ => Hit::Skip,
-        }
+        Hit(state & !UNREGISTERED)
     }
 
-    /// Whether one of the event's filters accepts a hit whose payload
+    /// `hit` without the slots whose filters all reject a hit whose payload
     /// fields, in declaration order, are `fields`. Never allocates.
     #[doc(hidden)]
     #[inline(never)]
-    pub fn filter_accepts(&self, fields: &[Value<'_>]) -> bool {
-        let filters = self.filters.load(Ordering::Acquire);
+    pub fn filter(&self, hit: Hit, fields: &[Value<'_>]) -> Hit {
         let Some(tracer) = current_tracer() else {
-            return false;
+            return Hit(0);
         };
-        if filters.is_null() {
-            return false;
-        }
-        // SAFETY: non-null filters were leaked by `set_state`: never freed.
-        let filters: &[Bytecode] = unsafe { &*filters };
         let source = HitSource {
             fields,
             procname: &tracer.procname,
         };
-        filters.iter().any(|f| f.matches(&source))
+        let mut out = hit.0 & SLOT_BITS;
+        for i in Hit(hit.0 >> FILTER_SHIFT).slots() {
+            let filters = self.slots[i].filters.load(Ordering::Acquire);
+            // SAFETY: non-null filters were leaked by `set_state`: never freed.
+            let accepted =
+                !filters.is_null() && unsafe { &*filters }.iter().any(|f| f.matches(&source));
+            if !accepted {
+                out &= !(1 << i);
+            }
+        }
+        Hit(out)
     }
 
-    /// [`record`](Self::record) once [`hit`](Self::hit) said to.
+    /// [`record`](Self::record) once [`hit`](Self::hit) (and
+    /// [`filter`](Self::filter)) said to: one record per slot.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn write_record(&self, payload_len: usize, write: impl FnOnce(&mut Out<'_>)) {
+    pub fn write_records(&self, hit: Hit, payload_len: usize, write: impl Fn(&mut Out<'_>)) {
         let Some(tracer) = current_tracer() else {
             return;
         };
-        let Some(active) = tracer.active() else {
-            return;
-        };
-        let id = self.id.load(Ordering::Relaxed);
-        let len = HEADER_LEN + active.contexts.len + payload_len;
-        let Ok(mut r) = active.channel.reserve(len, ltt_ringbuf::monotonic_ns) else {
-            return;
-        };
-        let ts = r.timestamp();
-        let mut out = Out::new(r.bytes_mut());
-        // Always the extended header: the writer cannot know the previous
-        // record of its per-CPU buffer (another thread's or process's), so
-        // the 27-bit short form could not be proven safe.
-        out.put(&0xffffu16.to_le_bytes());
-        out.put(&id.to_le_bytes());
-        out.put(&ts.to_le_bytes());
-        active
-            .contexts
-            .write(&mut out, &tracer.procname, call_site_address());
-        write(&mut out);
-        r.commit();
+        for i in hit.slots() {
+            let Some(active) = tracer.active(i) else {
+                continue;
+            };
+            let id = self.slots[i].id.load(Ordering::Relaxed);
+            let len = HEADER_LEN + active.contexts.len + payload_len;
+            let Ok(mut r) = active.channel.reserve(len, ltt_ringbuf::monotonic_ns) else {
+                continue;
+            };
+            let ts = r.timestamp();
+            let mut out = Out::new(r.bytes_mut());
+            // Always the extended header: the writer cannot know the
+            // previous record of its per-CPU buffer (another thread's or
+            // process's), so the 27-bit short form could not be proven safe.
+            out.put(&0xffffu16.to_le_bytes());
+            out.put(&id.to_le_bytes());
+            out.put(&ts.to_le_bytes());
+            active
+                .contexts
+                .write(&mut out, &tracer.procname, call_site_address());
+            write(&mut out);
+            r.commit();
+        }
     }
 
-    /// Apply what the daemon says about this event (`None`: disabled).
-    fn set_state(&self, ids: Option<&proto::EventIds>) {
+    /// Apply what the daemon says about this event in session slot `slot`
+    /// (`None`: disabled there).
+    fn set_state(&self, slot: usize, ids: Option<&proto::EventIds>) {
+        let bits = (1 << slot) | (1 << (FILTER_SHIFT as usize + slot));
+        // Off in this slot while its id and filters change, so that no hit
+        // sees a new id with old filters.
+        self.state.fetch_and(!bits, Ordering::AcqRel);
         let Some(ids) = ids.filter(|ids| ids.enabled) else {
-            self.state.store(DISABLED, Ordering::Release);
             return;
         };
-        // Disabled while the id and filters change, so that no hit sees a
-        // new id with old filters.
-        self.state.store(DISABLED, Ordering::Release);
-        self.id.store(ids.id, Ordering::Relaxed);
-        let state = if ids.filters.is_empty() {
-            ENABLED
-        } else {
-            match ids
-                .filters
-                .iter()
-                .map(|b| Bytecode::from_bytes(b))
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(f) => {
-                    let new = Box::into_raw(Box::new(f.into_boxed_slice()));
-                    self.filters.store(new, Ordering::Release);
-                    FILTERED
-                }
-                Err(e) => {
-                    debug(&format!(
-                        "{}: filter refused, event disabled: {e}",
-                        self.desc.name
-                    ));
-                    DISABLED
-                }
+        self.slots[slot].id.store(ids.id, Ordering::Relaxed);
+        if ids.filters.is_empty() {
+            self.state.fetch_or(1 << slot, Ordering::AcqRel);
+            return;
+        }
+        match ids
+            .filters
+            .iter()
+            .map(|b| Bytecode::from_bytes(b))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(f) => {
+                let new = Box::into_raw(Box::new(f.into_boxed_slice()));
+                self.slots[slot].filters.store(new, Ordering::Release);
+                self.state.fetch_or(bits, Ordering::AcqRel);
             }
-        };
-        self.state.store(state, Ordering::Release);
+            Err(e) => debug(&format!(
+                "{}: filter refused, event disabled: {e}",
+                self.desc.name
+            )),
+        }
+    }
+
+    /// Registered (a verdict applies, or none will come).
+    fn set_registered(&self) {
+        self.state.fetch_and(!UNREGISTERED, Ordering::AcqRel);
     }
 }
 
@@ -328,12 +353,7 @@ impl Provider {
         }
         for site in self.events {
             // A verdict that arrives late still applies (the listener).
-            let _ = site.state.compare_exchange(
-                UNREGISTERED,
-                DISABLED,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            );
+            site.set_registered();
         }
         self.registered.store(true, Ordering::Release);
     }
@@ -374,10 +394,10 @@ struct Tracer {
     pid: i32,
     /// Writing half (the listener thread does all the reading).
     conn: Mutex<UnixStream>,
-    /// The active session's channel and contexts, null before the first
-    /// session. Replaced ones are leaked: a hit in progress may still be
-    /// writing into them.
-    active: AtomicPtr<Active>,
+    /// Per session slot: the channel and contexts, null before the first
+    /// session there. Replaced ones are leaked: a hit in progress may still
+    /// be writing into them.
+    active: [AtomicPtr<Active>; MAX_SLOTS],
     procname: [u8; PROCNAME_LEN],
     /// Providers sent to the daemon, by number, and whether it answered.
     providers: Mutex<Vec<(&'static Provider, bool)>>,
@@ -682,7 +702,7 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
     Ok(Tracer {
         pid,
         conn: Mutex::new(sock),
-        active: AtomicPtr::new(std::ptr::null_mut()),
+        active: [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_SLOTS],
         procname,
         providers: Mutex::new(Vec::new()),
         answered: Condvar::new(),
@@ -692,8 +712,8 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
 
 impl Tracer {
     #[inline(always)]
-    fn active(&self) -> Option<&'static Active> {
-        let a = self.active.load(Ordering::Acquire);
+    fn active(&self, slot: usize) -> Option<&'static Active> {
+        let a = self.active[slot].load(Ordering::Acquire);
         // SAFETY: non-null pointers were leaked by `apply`: never freed.
         (!a.is_null()).then(|| unsafe { &*a })
     }
@@ -765,7 +785,7 @@ impl Tracer {
     fn apply(&self, frame: &[u8], sock: &UnixStream) -> std::io::Result<()> {
         match frame.first() {
             Some(&proto::MSG_STATES) => {
-                let (number, states) = proto::decode_states(frame)?;
+                let (slot, number, states) = proto::decode_states(frame)?;
                 let mut providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
                 let Some((provider, answered)) = providers.get_mut(number as usize) else {
                     return Err(proto::ProtoError("STATES for an unknown provider").into());
@@ -774,20 +794,21 @@ impl Tracer {
                     return Err(proto::ProtoError("wrong number of states").into());
                 }
                 for (site, state) in provider.events.iter().zip(&states) {
-                    site.set_state(Some(state));
+                    site.set_state(slot as usize, Some(state));
+                    site.set_registered();
                 }
                 *answered = true;
                 self.answered.notify_all();
             }
             Some(&proto::MSG_CHANNEL) => {
-                let contexts = proto::decode_channel(frame)?;
+                let (slot, contexts) = proto::decode_channel(frame)?;
                 let fd = ltt_ringbuf::recv_fd(sock)?;
                 let channel = Channel::open(fd).map_err(std::io::Error::other)?;
                 let new = Box::into_raw(Box::new(Active {
                     channel,
                     contexts: ContextSet::new(contexts),
                 }));
-                self.active.store(new, Ordering::Release);
+                self.active[slot as usize].store(new, Ordering::Release);
             }
             Some(&proto::MSG_SYNC) => {
                 let seq = proto::decode_sync(frame)?;
@@ -803,7 +824,9 @@ impl Tracer {
         let providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
         for (p, _) in providers.iter() {
             for site in p.events {
-                site.set_state(None);
+                for slot in 0..MAX_SLOTS {
+                    site.set_state(slot, None);
+                }
             }
         }
     }
