@@ -47,6 +47,7 @@ const STEP_TIMEOUT: Duration = Duration::from_millis(500);
 const SLOT_BITS: u16 = (1 << MAX_SLOTS) - 1;
 const FILTER_SHIFT: u32 = 8;
 const UNREGISTERED: u16 = 1 << 15;
+const _: () = assert!(MAX_SLOTS.is_power_of_two() && MAX_SLOTS <= FILTER_SHIFT as usize);
 
 /// What one hit of an event does: the session slots to record into, and
 /// those whose filters must accept it first (the macro's `emit` asks).
@@ -67,8 +68,18 @@ impl Hit {
         self.0 >> FILTER_SHIFT != 0
     }
 
+    /// The slots of the low bits, lowest first.
+    #[inline(always)]
     fn slots(self) -> impl Iterator<Item = usize> {
-        (0..MAX_SLOTS).filter(move |i| self.0 & (1 << i) != 0)
+        let mut bits = self.0 & SLOT_BITS;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // Masked: the compiler sees the index is in bounds.
+                i & (MAX_SLOTS - 1)
+            })
+        })
     }
 }
 
