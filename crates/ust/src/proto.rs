@@ -29,7 +29,7 @@
 //! may send STATES, CHANNEL and SYNC at any time (a session starts, an
 //! event rule changes, a session stops), and a thread of the app applies
 //! them in order. The daemon answers each PROVIDER with its STATES for
-//! every active session. Each tracing session has a slot (up to
+//! every slot, 0 to [`MAX_SLOTS`] - 1, in that order. Each tracing session has a slot (up to
 //! [`MAX_SLOTS`] at once): its channel and its events' ids and filters.
 //!
 //! An enabled event with filters (`ltt record --filter`) is recorded only

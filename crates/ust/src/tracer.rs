@@ -804,12 +804,19 @@ impl Tracer {
                 if states.len() != provider.events.len() {
                     return Err(proto::ProtoError("wrong number of states").into());
                 }
+                // The daemon answers a PROVIDER with STATES for every slot,
+                // in order: registration is over with the last one.
+                let last = slot as usize == MAX_SLOTS - 1;
                 for (site, state) in provider.events.iter().zip(&states) {
                     site.set_state(slot as usize, Some(state));
-                    site.set_registered();
+                    if last {
+                        site.set_registered();
+                    }
                 }
-                *answered = true;
-                self.answered.notify_all();
+                if last {
+                    *answered = true;
+                    self.answered.notify_all();
+                }
             }
             Some(&proto::MSG_CHANNEL) => {
                 let (slot, contexts) = proto::decode_channel(frame)?;
