@@ -628,7 +628,9 @@ fn trace_files_rotate_and_keep_the_newest() {
     }
     let view = h.ltt(&["view"]);
     let values: Vec<i64> = events(&view).iter().map(|l| field(l, "v")).collect();
-    // The oldest files were replaced: the newest events remain, in order.
+    // The oldest files were replaced: the newest events remain, in order
+    // (each CPU's stream keeps its own newest files, so gaps appear where
+    // the app moved between CPUs).
     assert!(
         !values.is_empty() && values.len() < 2000,
         "{} events",
@@ -636,8 +638,8 @@ fn trace_files_rotate_and_keep_the_newest() {
     );
     assert_eq!(*values.last().unwrap(), 1999);
     assert!(
-        values.windows(2).all(|w| w[1] == w[0] + 1),
-        "a gap in the kept files"
+        values.windows(2).all(|w| w[1] > w[0]),
+        "events out of order"
     );
     if require_tool("babeltrace2") {
         let bt = Command::new("babeltrace2")
