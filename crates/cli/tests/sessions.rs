@@ -772,3 +772,24 @@ fn several_sessions_trace_the_same_app_at_once() {
     h.ltt_fails(&["start"], "sessions are tracing already");
     h.ltt(&["destroy", "-a"]);
 }
+
+#[test]
+fn a_terminated_daemon_finishes_every_trace() {
+    let h = Home::new("sigterm");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "t", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    wait_ok(h.demo(&["--iterations", "300", "--payload", "one-int"]));
+    let pid = h.daemon_pid();
+    // SAFETY: see Drop for Home.
+    assert_eq!(unsafe { libc_kill(pid, 15) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Gone once its control socket is.
+    while h.home.join("client.sock").exists() {
+        assert!(Instant::now() < deadline, "the daemon did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Stopped and flushed on the way out: every event is there.
+    assert_eq!(events(&h.ltt(&["view", out.to_str().unwrap()])).len(), 300);
+}
