@@ -183,6 +183,9 @@ const H_FALLBACKS: usize = 192;
 
 // Stream control offsets.
 pub(crate) const S_WRITE: u64 = 0;
+/// Timestamp of a recent record (never of a later one than the last):
+/// writers compare against it to choose a short header.
+pub(crate) const S_LAST_TS: u64 = 8;
 pub(crate) const S_CONSUMED: u64 = 128;
 pub(crate) const S_LOST_FULL: u64 = 256;
 pub(crate) const S_LOST_BIG: u64 = 264;

@@ -42,8 +42,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ltt_rseq::{Area, CsError, Store, MAX_ABORTS};
 
 use crate::channel::{
-    Channel, Mode, Reserve, COMMITTED, OFF_BITS, OFF_MASK, S_CONSUMED, S_LOST_BIG, S_LOST_FULL,
-    S_WRITE, TAG_MASK,
+    Channel, Mode, Reserve, COMMITTED, OFF_BITS, OFF_MASK, S_CONSUMED, S_LAST_TS, S_LOST_BIG,
+    S_LOST_FULL, S_WRITE, TAG_MASK,
 };
 use crate::error::{Error, ReserveError};
 use crate::sys::Affinity;
@@ -180,6 +180,34 @@ impl Channel {
     pub fn reserve<F: FnMut() -> u64>(
         &self,
         len: usize,
+        clock: F,
+    ) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_either(None, len, clock)
+    }
+
+    /// Like [`reserve`](Self::reserve), for a record whose header has a
+    /// short form with a 32-bit timestamp (LTTng's compact event header):
+    /// `short_len` bytes when a reader can rebuild the full timestamp from
+    /// the previous record of the packet (the record is not the first of
+    /// its sub-buffer, and less than 2^32 clock units passed since a
+    /// recorded earlier timestamp of the stream, which is never later than
+    /// the previous record's), else `len`. [`Reservation::is_short`] says
+    /// which was reserved.
+    #[inline]
+    pub fn reserve_short<F: FnMut() -> u64>(
+        &self,
+        short_len: usize,
+        len: usize,
+        clock: F,
+    ) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_either(Some(short_len as u64), len, clock)
+    }
+
+    #[inline(always)]
+    fn reserve_either<F: FnMut() -> u64>(
+        &self,
+        short_len: Option<u64>,
+        len: usize,
         mut clock: F,
     ) -> Result<Reservation<'_>, ReserveError> {
         let g = &self.geo;
@@ -192,7 +220,7 @@ impl Channel {
             return self.reserve_cas(s, len, &mut clock);
         }
         if let Some(area) = ltt_rseq::thread_area() {
-            if let Some(r) = self.reserve_rseq(area, len, &mut clock) {
+            if let Some(r) = self.reserve_rseq(area, short_len, len, &mut clock) {
                 return r;
             }
         }
@@ -226,6 +254,7 @@ impl Channel {
     fn reserve_rseq<F: FnMut() -> u64>(
         &self,
         area: Area,
+        short_len: Option<u64>,
         len: u64,
         clock: &mut F,
     ) -> Option<Result<Reservation<'_>, ReserveError>> {
@@ -245,22 +274,34 @@ impl Channel {
             let off = w0 & OFF_MASK;
             let cnt = w0 >> OFF_BITS;
             let sboff = off & (g.sb_size - 1);
-            let r = if sboff != 0 && cnt < g.cap && sboff + len <= g.sb_size {
+            let last = self.stream_word(s, S_LAST_TS);
+            let rlen = match short_len {
+                Some(short) if ts.wrapping_sub(last.load(Ordering::Relaxed)) < 1 << 32 => short,
+                _ => len,
+            };
+            let r = if sboff != 0 && cnt < g.cap && sboff + rlen <= g.sb_size {
                 // Fast path: the record fits in the open sub-buffer.
                 let k = off >> g.sb_shift;
                 let slot = k & (g.n_sb - 1);
                 let entry = self.entry(s, slot, cnt);
-                let val = len | (tag(k) << 32);
-                let new_w = (off + len) | ((cnt + 1) << OFF_BITS);
+                let val = rlen | (tag(k) << 32);
+                let new_w = (off + rlen) | ((cnt + 1) << OFF_BITS);
                 match area.cmpeqv_trystorev_storev(cpu, word, w0, entry, val, new_w) {
                     Ok(()) => {
-                        return Some(Ok(self.reservation(s, slot, sboff, len, entry, val, ts)))
+                        last.store(ts, Ordering::Relaxed);
+                        let mut r = self.reservation(s, slot, sboff, rlen, entry, val, ts);
+                        r.short = rlen != len;
+                        return Some(Ok(r));
                     }
                     Err(e) => e,
                 }
             } else {
+                // First of its sub-buffer: the full header.
                 match self.switch_rseq(area, cpu, s, w0, len, ts) {
-                    Ok(r) => return Some(r),
+                    Ok(r) => {
+                        last.store(ts, Ordering::Relaxed);
+                        return Some(r);
+                    }
                     Err(e) => e,
                 }
             };
@@ -456,6 +497,7 @@ impl Channel {
             val,
             ts,
             stream: s,
+            short: false,
         }
     }
 
@@ -597,9 +639,17 @@ pub struct Reservation<'a> {
     val: u64,
     ts: u64,
     stream: usize,
+    /// Reserved with the short length of [`Channel::reserve_short`].
+    short: bool,
 }
 
 impl Reservation<'_> {
+    /// Whether the short form was reserved (see [`Channel::reserve_short`]).
+    #[inline]
+    pub fn is_short(&self) -> bool {
+        self.short
+    }
+
     /// The record's timestamp, as read from the clock given to `reserve`.
     #[inline]
     pub fn timestamp(&self) -> u64 {

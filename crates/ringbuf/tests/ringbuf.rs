@@ -507,3 +507,26 @@ fn overwrite_round(round: u32, reserve: Reserve, nwriters: u32) {
     assert_eq!(dropped, counted, "every dropped record is counted");
     assert!(packets > 0 && lost > 0);
 }
+
+#[test]
+fn short_headers_only_where_a_reader_can_rebuild_the_timestamp() {
+    let ch = Channel::create(&config(Mode::Discard, Reserve::Rseq)).unwrap();
+    pin(0);
+    // (timestamp, whether the short form is allowed). A reader rebuilds a
+    // 32-bit timestamp from the previous record of the packet, or from the
+    // packet's beginning, never earlier than the stream's last timestamp.
+    let t0 = 10_000_000_000u64;
+    let steps = [
+        (t0, false), // nothing recorded yet: over 2^32 since 0
+        (t0 + 500, true),
+        (t0 + 500 + (1 << 32), false), // 2^32 after the previous record
+        (t0 + 600 + (1 << 32), true),
+    ];
+    for (ts, short) in steps {
+        let r = ch.reserve_short(8, 16, || ts).unwrap();
+        assert_eq!(r.is_short(), short, "at {ts}");
+        assert_eq!(r.len(), if short { 8 } else { 16 });
+        r.commit();
+    }
+    unpin();
+}

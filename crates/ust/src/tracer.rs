@@ -96,6 +96,8 @@ struct SlotState {
 /// large event header in its extended form (u16 65535, u32 id, u64
 /// timestamp).
 pub const HEADER_LEN: usize = 14;
+/// The same header in its compact form (u16 id, u32 timestamp).
+pub const SHORT_HEADER_LEN: usize = 6;
 /// Length of the `procname` context (LTTng: 16 + NUL).
 pub const PROCNAME_LEN: usize = 17;
 
@@ -203,18 +205,33 @@ impl CallSite {
                 continue;
             };
             let id = self.slots[i].id.load(Ordering::Relaxed);
-            let len = HEADER_LEN + active.contexts.len + payload_len;
-            let Ok(mut r) = active.channel.reserve(len, ltt_ringbuf::monotonic_ns) else {
+            let body = active.contexts.len + payload_len;
+            let clock = ltt_ringbuf::monotonic_ns;
+            // LTTng's large event header: the compact form (u16 id, u32
+            // timestamp) when the ring buffer says a reader can rebuild the
+            // timestamp and the id fits; else the extended form (u16 65535,
+            // u32 id, u64 timestamp).
+            let reserved = if id < u16::MAX as u32 {
+                active
+                    .channel
+                    .reserve_short(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
+            } else {
+                active.channel.reserve(HEADER_LEN + body, clock)
+            };
+            let Ok(mut r) = reserved else {
                 continue;
             };
             let ts = r.timestamp();
+            let short = r.is_short();
             let mut out = Out::new(r.bytes_mut());
-            // Always the extended header: the writer cannot know the
-            // previous record of its per-CPU buffer (another thread's or
-            // process's), so the 27-bit short form could not be proven safe.
-            out.put(&0xffffu16.to_le_bytes());
-            out.put(&id.to_le_bytes());
-            out.put(&ts.to_le_bytes());
+            if short {
+                out.put(&(id as u16).to_le_bytes());
+                out.put(&(ts as u32).to_le_bytes());
+            } else {
+                out.put(&0xffffu16.to_le_bytes());
+                out.put(&id.to_le_bytes());
+                out.put(&ts.to_le_bytes());
+            }
             active
                 .contexts
                 .write(&mut out, &tracer.procname, call_site_address());
