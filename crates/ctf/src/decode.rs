@@ -4,6 +4,7 @@
 //! value). Nothing is allocated once the slot buffer has grown.
 
 use crate::bits::{BitReader, OutOfBounds};
+use crate::header::{Decoded, Form, LttngHeader, FUSED_OPS};
 use crate::layout::{IntAction, Layout, Length, SPECIALS};
 use crate::metadata::ByteOrder;
 use crate::program::{Op, ProgId, Programs, RunField};
@@ -208,6 +209,13 @@ impl DecodeState {
             pc += 1;
             match op {
                 Op::Align(a) => r.align(*a)?,
+                Op::LttngHeader(h) => {
+                    // Else the generic ops that follow run.
+                    if let Some(d) = h.decode(r.data(), r.pos(), r.end()) {
+                        self.lttng_header(h, &d, r, out);
+                        pc += FUSED_OPS;
+                    }
+                }
                 Op::Run {
                     order,
                     bytes,
@@ -325,6 +333,45 @@ impl DecodeState {
                     (pc, repeat) = (start, 0);
                 }
             }
+        }
+    }
+
+    /// Applies a header the fused op read: the same slots, registers,
+    /// clock and reader state as its generic ops.
+    #[inline(always)]
+    fn lttng_header(
+        &mut self,
+        h: &LttngHeader,
+        d: &Decoded,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) {
+        self.regs[h.tag_reg as usize] = Some(d.tag);
+        let id = match d.extended_id {
+            None => {
+                out.extend_from_slice(&[
+                    Slot::Uint(d.tag),
+                    Slot::Option(0),
+                    Slot::Uint(d.timestamp),
+                ]);
+                d.tag
+            }
+            Some(id) => {
+                out.extend_from_slice(&[
+                    Slot::Uint(d.tag),
+                    Slot::Option(1),
+                    Slot::Uint(id as u64),
+                    Slot::Uint(d.timestamp),
+                ]);
+                id as u64
+            }
+        };
+        self.specials[crate::layout::Special::EventId as usize] = Some(id);
+        self.update_clock(d.timestamp, d.timestamp_bits);
+        r.set_pos(r.pos() + d.bits);
+        if h.form == Form::Compact {
+            // The generic path's last bit-level read was little-endian.
+            r.set_order(ByteOrder::Little);
         }
     }
 

@@ -10,6 +10,7 @@ pub mod compiled;
 pub mod decode;
 pub mod encode;
 mod error;
+pub mod header;
 pub mod index;
 pub mod layout;
 pub mod metadata;

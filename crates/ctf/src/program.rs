@@ -3,6 +3,7 @@
 //! an event is one loop over ops, recursing only into array elements and
 //! variant options.
 
+use crate::header::LttngHeader;
 use crate::layout::{IntAction, Layout, Length, Node, NodeId};
 use crate::metadata::ByteOrder;
 
@@ -13,6 +14,9 @@ pub type ProgId = u32;
 #[derive(Debug, Clone)]
 pub enum Op {
     Align(u32),
+    /// An LTTng event header in one step; the generic ops it stands for
+    /// follow it (see [`crate::header`]).
+    LttngHeader(LttngHeader),
     /// Consecutive packed scalars (whole bytes, byte alignment, no
     /// actions): one bounds check, then plain loads. LTTng's x86 payloads
     /// are made of these.
@@ -115,11 +119,24 @@ impl Programs {
     pub fn add(&mut self, layout: &Layout, node: NodeId) -> ProgId {
         let mut ops = Vec::new();
         self.flatten(layout, node, &mut ops);
-        let ops = fuse_runs(ops);
+        let ops = self.fuse_headers(fuse_runs(ops));
         let start = self.ops.len() as u32;
         self.ops.extend(ops);
         self.ranges.push((start, self.ops.len() as u32));
         (self.ranges.len() - 1) as ProgId
+    }
+
+    /// Puts a fused [`LttngHeader`] op before the generic ops of each
+    /// LTTng event header.
+    fn fuse_headers(&self, ops: Vec<Op>) -> Vec<Op> {
+        let mut out = Vec::with_capacity(ops.len() + 1);
+        for i in 0..ops.len() {
+            if let Some(h) = LttngHeader::detect(&ops[i..], self) {
+                out.push(Op::LttngHeader(h));
+            }
+            out.push(ops[i].clone());
+        }
+        out
     }
 
     fn flatten(&mut self, layout: &Layout, node: NodeId, ops: &mut Vec<Op>) {
