@@ -64,10 +64,34 @@ fn decode_run(
     fields: &[RunField],
     out: &mut Vec<Slot>,
 ) {
-    for f in fields {
-        let n = f.bytes();
-        let bits = n * 8;
-        let raw = match data.get(off..off + 8) {
+    for &f in fields {
+        out.push(load(data, off, order, f));
+        off += f.bytes() as usize;
+    }
+}
+
+/// Decodes `n` packed elements of an [`Op::ScalarArray`] starting at
+/// byte `off` of `data` (the caller checked they are all within it).
+#[inline]
+fn decode_elements(
+    data: &[u8],
+    off: usize,
+    order: ByteOrder,
+    f: RunField,
+    n: usize,
+    out: &mut Vec<Slot>,
+) {
+    let size = f.bytes() as usize;
+    out.extend((0..n).map(|i| load(data, off + i * size, order, f)));
+}
+
+/// One packed field at byte `off` of `data` (within it).
+#[inline(always)]
+fn load(data: &[u8], off: usize, order: ByteOrder, f: RunField) -> Slot {
+    let n = f.bytes();
+    let bits = n * 8;
+    let raw =
+        match data.get(off..off + 8) {
             Some(w) => {
                 let w: [u8; 8] = w.try_into().unwrap_or([0; 8]);
                 match order {
@@ -83,17 +107,23 @@ fn decode_run(
                     ByteOrder::Big => (acc << 8) | b as u64,
                 }),
         };
-        off += n as usize;
-        out.push(match *f {
-            RunField::Uint(_) => Slot::Uint(raw),
-            RunField::Sint(_) => {
-                let shift = 64 - bits;
-                Slot::Sint(((raw << shift) as i64) >> shift)
-            }
-            RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
-            RunField::F64 => Slot::Float(f64::from_bits(raw)),
-        });
+    match f {
+        RunField::Uint(_) => Slot::Uint(raw),
+        RunField::Sint(_) => {
+            let shift = 64 - bits;
+            Slot::Sint(((raw << shift) as i64) >> shift)
+        }
+        RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
+        RunField::F64 => Slot::Float(f64::from_bits(raw)),
     }
+}
+
+/// What [`DecodeState::step`] did.
+enum Step {
+    /// Decoded; skip this many following ops (a fused op's generic form).
+    Next(u32),
+    /// An array or variant: only the loop with frames runs it.
+    Frame,
 }
 
 /// The interpreter's frame stack, owned by the caller so its allocation
@@ -172,9 +202,10 @@ impl DecodeState {
         }
     }
 
-    /// Runs program `prog` over `r`, appending slots to `out`. One loop
-    /// with an explicit stack of frames (variant options, array elements):
-    /// no recursion, no allocation once the stack has grown.
+    /// Runs program `prog` over `r`, appending slots to `out`. Straight
+    /// runs of ops go through a tight loop; at the first array or variant
+    /// the loop with frames takes over.
+    #[inline]
     pub fn run(
         &mut self,
         programs: &Programs,
@@ -183,11 +214,149 @@ impl DecodeState {
         out: &mut Vec<Slot>,
         frames: &mut Frames,
     ) -> Result<(), DecodeError> {
+        let (start, end) = programs.range(prog);
+        let ops = &programs.all()[start as usize..end as usize];
+        let mut i = 0;
+        while let Some(op) = ops.get(i) {
+            match self.step(op, r, out)? {
+                Step::Next(skip) => i += 1 + skip as usize,
+                Step::Frame => {
+                    return self.run_frames(
+                        programs,
+                        (start, end),
+                        start + i as u32,
+                        r,
+                        out,
+                        frames,
+                    )
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one op that needs no frame.
+    #[inline(always)]
+    fn step(
+        &mut self,
+        op: &Op,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) -> Result<Step, DecodeError> {
+        match op {
+            Op::Align(a) => r.align(*a)?,
+            Op::LttngHeader(h) => {
+                // Else the generic ops that follow run.
+                if let Some(d) = h.decode(r.data(), r.pos(), r.end()) {
+                    self.lttng_header(h, &d, r, out);
+                    return Ok(Step::Next(FUSED_OPS));
+                }
+            }
+            Op::Run {
+                order,
+                bytes,
+                fields,
+            } => {
+                r.align(8)?;
+                let start = r.read_bytes(*bytes as u64)?;
+                decode_run(r.data(), start, *order, fields, out);
+            }
+            Op::IntBytes {
+                bytes,
+                align,
+                order,
+                signed,
+                action,
+            } => {
+                r.align(*align)?;
+                let raw = r.read_bytes_uint(*bytes as u32, *order)?;
+                self.int(raw, *bytes as u32 * 8, *signed, action, out);
+            }
+            Op::Int {
+                size,
+                align,
+                order,
+                signed,
+                action,
+            } => {
+                r.align(*align)?;
+                let raw = r.read_uint(*size as u32, *order)?;
+                self.int(raw, *size as u32, *signed, action, out);
+            }
+            Op::Float { size, align, order } => {
+                r.align(*align)?;
+                let raw = r.read_uint(*size as u32, *order)?;
+                out.push(Slot::Float(if *size == 32 {
+                    f32::from_bits(raw as u32) as f64
+                } else {
+                    f64::from_bits(raw)
+                }));
+            }
+            Op::String => {
+                r.align(8)?;
+                let (off, len) = r.read_cstr()?;
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: len as u32,
+                });
+            }
+            Op::Uuid { align } => {
+                r.align((*align).max(8))?;
+                let off = r.read_bytes(16)?;
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: 16,
+                });
+            }
+            Op::Text { len, align } => {
+                r.align((*align).max(8))?;
+                let at = r.pos();
+                let n = self.length(*len, r, at)?;
+                let off = r.read_bytes(n)?;
+                let bytes = &r.data()[off..off + n as usize];
+                let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: len as u32,
+                });
+            }
+            Op::ScalarArray {
+                len,
+                align,
+                order,
+                field,
+            } => {
+                // Else the generic array op that follows runs.
+                if let Some(n) = self.fitting_array(*len, *align, field.bytes(), r) {
+                    r.align(*align)?;
+                    out.push(Slot::Len(n));
+                    let start = r.read_bytes(n * field.bytes() as u64)?;
+                    decode_elements(r.data(), start, *order, *field, n as usize, out);
+                    return Ok(Step::Next(1));
+                }
+            }
+            Op::Array { .. } | Op::Variant { .. } => return Ok(Step::Frame),
+        }
+        Ok(Step::Next(0))
+    }
+
+    /// The general loop, from op `pc` of the program spanning `range`:
+    /// an explicit stack of frames (variant options, array elements), no
+    /// recursion, no allocation once the stack has grown.
+    #[inline(never)]
+    fn run_frames(
+        &mut self,
+        programs: &Programs,
+        range: (u32, u32),
+        mut pc: u32,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
         let stack = &mut frames.0;
         stack.clear();
         let all = programs.all();
-        let (mut start, mut end) = programs.range(prog);
-        let mut pc = start;
+        let (mut start, mut end) = range;
         // Iterations left of the current frame (array elements).
         let mut repeat = 0u64;
         loop {
@@ -208,82 +377,6 @@ impl DecodeState {
             let op = &all[pc as usize];
             pc += 1;
             match op {
-                Op::Align(a) => r.align(*a)?,
-                Op::LttngHeader(h) => {
-                    // Else the generic ops that follow run.
-                    if let Some(d) = h.decode(r.data(), r.pos(), r.end()) {
-                        self.lttng_header(h, &d, r, out);
-                        pc += FUSED_OPS;
-                    }
-                }
-                Op::Run {
-                    order,
-                    bytes,
-                    fields,
-                } => {
-                    r.align(8)?;
-                    let start = r.read_bytes(*bytes as u64)?;
-                    decode_run(r.data(), start, *order, fields, out);
-                }
-                Op::IntBytes {
-                    bytes,
-                    align,
-                    order,
-                    signed,
-                    action,
-                } => {
-                    r.align(*align)?;
-                    let raw = r.read_bytes_uint(*bytes as u32, *order)?;
-                    self.int(raw, *bytes as u32 * 8, *signed, action, out);
-                }
-                Op::Int {
-                    size,
-                    align,
-                    order,
-                    signed,
-                    action,
-                } => {
-                    r.align(*align)?;
-                    let raw = r.read_uint(*size as u32, *order)?;
-                    self.int(raw, *size as u32, *signed, action, out);
-                }
-                Op::Float { size, align, order } => {
-                    r.align(*align)?;
-                    let raw = r.read_uint(*size as u32, *order)?;
-                    out.push(Slot::Float(if *size == 32 {
-                        f32::from_bits(raw as u32) as f64
-                    } else {
-                        f64::from_bits(raw)
-                    }));
-                }
-                Op::String => {
-                    r.align(8)?;
-                    let (off, len) = r.read_cstr()?;
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: len as u32,
-                    });
-                }
-                Op::Uuid { align } => {
-                    r.align((*align).max(8))?;
-                    let off = r.read_bytes(16)?;
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: 16,
-                    });
-                }
-                Op::Text { len, align } => {
-                    r.align((*align).max(8))?;
-                    let at = r.pos();
-                    let n = self.length(*len, r, at)?;
-                    let off = r.read_bytes(n)?;
-                    let bytes = &r.data()[off..off + n as usize];
-                    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: len as u32,
-                    });
-                }
                 Op::Array {
                     len,
                     align,
@@ -332,6 +425,12 @@ impl DecodeState {
                     (start, end) = programs.range(options[choice as usize]);
                     (pc, repeat) = (start, 0);
                 }
+                op => {
+                    let Step::Next(skip) = self.step(op, r, out)? else {
+                        unreachable!("arrays and variants are handled above")
+                    };
+                    pc += skip;
+                }
             }
         }
     }
@@ -375,6 +474,30 @@ impl DecodeState {
         }
     }
 
+    /// The element count of a scalar array when its length is known and
+    /// all its elements lie within the content: then decoding it in bulk
+    /// gives what the generic array op would.
+    #[inline]
+    fn fitting_array(
+        &self,
+        len: Length,
+        align: u32,
+        element_bytes: u32,
+        r: &BitReader<'_>,
+    ) -> Option<u64> {
+        let a = align as u64;
+        let pos = (r.pos() + a - 1) & !(a - 1);
+        let room = r.end().checked_sub(pos)?;
+        let n = match len {
+            Length::Fixed(n) => n,
+            Length::Register(reg) => self.regs[reg as usize]?,
+        };
+        if n > room.max(4096) {
+            return None;
+        }
+        (n.checked_mul(element_bytes as u64 * 8)? <= room).then_some(n)
+    }
+
     /// The element count of an array or sequence, bounded by what the
     /// packet can hold so a corrupt length cannot make decoding spin.
     fn length(&self, len: Length, r: &BitReader<'_>, at: u64) -> Result<u64, DecodeError> {
@@ -397,5 +520,48 @@ impl DecodeState {
     /// Clears packet-level special registers.
     pub fn reset_packet(&mut self) {
         self.specials = [None; SPECIALS];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiled::CompiledTrace;
+
+    /// Decodes the payload of the only event from `bytes`.
+    fn payload(bytes: &[u8]) -> Result<Vec<Slot>, DecodeError> {
+        let text = r#"/* CTF 1.8 */
+            typealias integer { size = 8; align = 8; signed = false; } := uint8_t;
+            typealias integer { size = 16; align = 8; signed = true; } := int16_t;
+            trace { major = 1; minor = 8; byte_order = le; };
+            event { name = "e"; fields := struct {
+                uint8_t n; int16_t seq[n]; uint8_t arr[2]; }; };"#;
+        let t = CompiledTrace::new(crate::metadata::parse(text).unwrap()).unwrap();
+        let prog = t.streams[0].events[0].fields.unwrap().prog;
+        let mut state = DecodeState::new(&t.layout);
+        let mut r = BitReader::new(bytes, bytes.len() as u64 * 8);
+        let mut out = Vec::new();
+        state.run(&t.programs, prog, &mut r, &mut out, &mut Frames::default())?;
+        Ok(out)
+    }
+
+    /// Scalar arrays decode in bulk, and when they do not fit the error
+    /// is the generic one: at the first missing element.
+    #[test]
+    fn scalar_arrays_in_bulk_and_truncated() {
+        let slots = payload(&[2, 0xff, 0xff, 5, 0, 7, 8]).unwrap();
+        use Slot::*;
+        assert_eq!(
+            slots,
+            [Uint(2), Len(2), Sint(-1), Sint(5), Len(2), Uint(7), Uint(8)]
+        );
+        assert_eq!(
+            payload(&[2, 0xff, 0xff, 5]),
+            Err(DecodeError::Truncated { at: 24, need: 16 })
+        );
+        assert_eq!(
+            payload(&[2, 0xff, 0xff, 5, 0, 7]),
+            Err(DecodeError::Truncated { at: 48, need: 8 })
+        );
     }
 }

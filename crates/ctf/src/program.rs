@@ -54,6 +54,15 @@ pub enum Op {
         len: Length,
         align: u32,
     },
+    /// An array of packed scalars (elements that could be [`RunField`]s)
+    /// decoded in bulk; the generic [`Op::Array`] follows it, for arrays
+    /// that do not fit the packet (it reports the error).
+    ScalarArray {
+        len: Length,
+        align: u32,
+        order: ByteOrder,
+        field: RunField,
+    },
     Array {
         len: Length,
         align: u32,
@@ -195,6 +204,16 @@ impl Programs {
                 element,
             } => {
                 let element = self.add(layout, *element);
+                if let [op] = self.ops(element) {
+                    if let Some((field, order)) = run_field(op) {
+                        ops.push(Op::ScalarArray {
+                            len: *len,
+                            align: *align,
+                            order,
+                            field,
+                        });
+                    }
+                }
                 ops.push(Op::Array {
                     len: *len,
                     align: *align,
