@@ -283,10 +283,14 @@ impl StreamReader {
         let want = len.max(WINDOW as u64).min(self.file_len - off) as usize;
         let path = &self.files[self.file_idx];
         let file = self.file.as_mut().expect("file open");
+        // read_to_end fills the spare capacity without zeroing it first.
         self.buf.clear();
-        self.buf.resize(want, 0);
         file.seek(SeekFrom::Start(off))
-            .and_then(|_| file.read_exact(&mut self.buf))
+            .and_then(|_| file.take(want as u64).read_to_end(&mut self.buf))
+            .and_then(|n| match n == want {
+                true => Ok(()),
+                false => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            })
             .map_err(|e| Error::io(path, e))?;
         self.buf_off = off;
         Ok(())
