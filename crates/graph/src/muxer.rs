@@ -19,6 +19,11 @@ pub struct Muxer {
     times: Vec<Option<i64>>,
     current: Option<usize>,
     last_ns: i64,
+    /// The earliest time of the upstreams other than `current` when all
+    /// of them have one: while the current upstream's next message is
+    /// strictly earlier, it wins without a scan (one stream often leads
+    /// for a long run of events).
+    bound: Option<i64>,
 }
 
 impl Muxer {
@@ -30,6 +35,7 @@ impl Muxer {
             times: vec![None; n],
             current: None,
             last_ns: i64::MIN,
+            bound: None,
         }
     }
 }
@@ -50,7 +56,19 @@ impl Muxer {
 impl MessageIterator for Muxer {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
+            let n = self.upstreams.len();
             self.refill(c)?;
+            // Others' times only change when they are current: the bound
+            // holds while no upstream was added or removed.
+            if self.upstreams.len() == n {
+                if let (Some(t), Some(bound)) = (self.times[c], self.bound) {
+                    if t < bound {
+                        self.current = Some(c);
+                        self.last_ns = t;
+                        return Ok(true);
+                    }
+                }
+            }
         }
         // Upstreams not yet started, in reverse order so removals keep
         // the remaining indices valid.
@@ -59,7 +77,13 @@ impl MessageIterator for Muxer {
         }
         let last = self.last_ns;
         let mut best: Option<(usize, i64)> = None;
+        // The earliest time among the upstreams not chosen, valid as a
+        // bound when every upstream has a time (one without follows
+        // `last_ns`).
+        let mut second = i64::MAX;
+        let mut timed = true;
         for (i, t) in self.times.iter().enumerate() {
+            timed &= t.is_some();
             let t = t.unwrap_or(last);
             let better = match best {
                 None => true,
@@ -71,9 +95,15 @@ impl MessageIterator for Muxer {
                 }
             };
             if better {
+                if let Some((_, bt)) = best {
+                    second = second.min(bt);
+                }
                 best = Some((i, t));
+            } else {
+                second = second.min(t);
             }
         }
+        self.bound = timed.then_some(second);
         match best {
             Some((i, t)) => {
                 self.current = Some(i);
