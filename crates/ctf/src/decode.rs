@@ -55,23 +55,27 @@ impl From<OutOfBounds> for DecodeError {
 }
 
 /// Decodes the packed fields of an [`Op::Run`] starting at byte `off`
-/// of `data` (the caller checked they are all within it).
+/// of `data` (the caller checked they are all within it). One reserve for
+/// all of them: the iterator knows its length.
 #[inline]
 fn decode_run(
     data: &[u8],
-    mut off: usize,
+    off: usize,
     order: ByteOrder,
-    fields: &[RunField],
+    fields: &[(u32, RunField)],
     out: &mut Vec<Slot>,
 ) {
-    for &f in fields {
-        out.push(load(data, off, order, f));
-        off += f.bytes() as usize;
-    }
+    out.extend(
+        fields
+            .iter()
+            .map(|&(at, f)| load(data, off + at as usize, order, f)),
+    );
 }
 
 /// Decodes `n` packed elements of an [`Op::ScalarArray`] starting at
-/// byte `off` of `data` (the caller checked they are all within it).
+/// byte `off` of `data` (the caller checked they are all within it): one
+/// loop per element size and byte order, so nothing is decided per element
+/// but the slot kind.
 #[inline]
 fn decode_elements(
     data: &[u8],
@@ -81,8 +85,49 @@ fn decode_elements(
     n: usize,
     out: &mut Vec<Slot>,
 ) {
-    let size = f.bytes() as usize;
-    out.extend((0..n).map(|i| load(data, off + i * size, order, f)));
+    let bytes = &data[off..off + n * f.bytes() as usize];
+    match f.bytes() {
+        1 => elements::<1>(bytes, order, f, out),
+        2 => elements::<2>(bytes, order, f, out),
+        3 => elements::<3>(bytes, order, f, out),
+        4 => elements::<4>(bytes, order, f, out),
+        5 => elements::<5>(bytes, order, f, out),
+        6 => elements::<6>(bytes, order, f, out),
+        7 => elements::<7>(bytes, order, f, out),
+        _ => elements::<8>(bytes, order, f, out),
+    }
+}
+
+/// [`decode_elements`] for `N`-byte elements.
+#[inline(always)]
+fn elements<const N: usize>(bytes: &[u8], order: ByteOrder, f: RunField, out: &mut Vec<Slot>) {
+    let chunks = bytes.chunks_exact(N);
+    match order {
+        ByteOrder::Little => out.extend(chunks.map(|c| {
+            let mut w = [0u8; 8];
+            w[..N].copy_from_slice(c);
+            slot(u64::from_le_bytes(w), f)
+        })),
+        ByteOrder::Big => out.extend(chunks.map(|c| {
+            let mut w = [0u8; 8];
+            w[8 - N..].copy_from_slice(c);
+            slot(u64::from_be_bytes(w), f)
+        })),
+    }
+}
+
+/// The slot of a packed field's raw bits.
+#[inline(always)]
+fn slot(raw: u64, f: RunField) -> Slot {
+    match f {
+        RunField::Uint(_) => Slot::Uint(raw),
+        RunField::Sint(b) => {
+            let shift = 64 - b as u32 * 8;
+            Slot::Sint(((raw << shift) as i64) >> shift)
+        }
+        RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
+        RunField::F64 => Slot::Float(f64::from_bits(raw)),
+    }
 }
 
 /// One packed field at byte `off` of `data` (within it).
@@ -107,15 +152,7 @@ fn load(data: &[u8], off: usize, order: ByteOrder, f: RunField) -> Slot {
                     ByteOrder::Big => (acc << 8) | b as u64,
                 }),
         };
-    match f {
-        RunField::Uint(_) => Slot::Uint(raw),
-        RunField::Sint(_) => {
-            let shift = 64 - bits;
-            Slot::Sint(((raw << shift) as i64) >> shift)
-        }
-        RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
-        RunField::F64 => Slot::Float(f64::from_bits(raw)),
-    }
+    slot(raw, f)
 }
 
 /// What [`DecodeState::step`] did.
@@ -535,7 +572,9 @@ mod tests {
             typealias integer { size = 16; align = 8; signed = true; } := int16_t;
             trace { major = 1; minor = 8; byte_order = le; };
             event { name = "e"; fields := struct {
-                uint8_t n; int16_t seq[n]; uint8_t arr[2]; }; };"#;
+                uint8_t n; int16_t seq[n]; uint8_t arr[2];
+                integer { size = 24; align = 8; signed = true; byte_order = be; } be[1];
+                }; };"#;
         let t = CompiledTrace::new(crate::metadata::parse(text).unwrap()).unwrap();
         let prog = t.streams[0].events[0].fields.unwrap().prog;
         let mut state = DecodeState::new(&t.layout);
@@ -549,11 +588,21 @@ mod tests {
     /// is the generic one: at the first missing element.
     #[test]
     fn scalar_arrays_in_bulk_and_truncated() {
-        let slots = payload(&[2, 0xff, 0xff, 5, 0, 7, 8]).unwrap();
+        let slots = payload(&[2, 0xff, 0xff, 5, 0, 7, 8, 0xff, 0xff, 0xfe]).unwrap();
         use Slot::*;
         assert_eq!(
             slots,
-            [Uint(2), Len(2), Sint(-1), Sint(5), Len(2), Uint(7), Uint(8)]
+            [
+                Uint(2),
+                Len(2),
+                Sint(-1),
+                Sint(5),
+                Len(2),
+                Uint(7),
+                Uint(8),
+                Len(1),
+                Sint(-2)
+            ]
         );
         assert_eq!(
             payload(&[2, 0xff, 0xff, 5]),

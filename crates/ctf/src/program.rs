@@ -24,7 +24,8 @@ pub enum Op {
         order: ByteOrder,
         /// Total size in bytes.
         bytes: u32,
-        fields: Box<[RunField]>,
+        /// Each field with its byte offset in the run.
+        fields: Box<[(u32, RunField)]>,
     },
     /// A whole-byte, byte-aligned integer (the common case).
     IntBytes {
@@ -324,10 +325,18 @@ fn fuse_runs(ops: Vec<Op>) -> Vec<Op> {
             }
             _ => {}
         }
+        let mut bytes = 0;
+        let fields = run
+            .drain(..)
+            .map(|f| {
+                bytes += f.bytes();
+                (bytes - f.bytes(), f)
+            })
+            .collect();
         out.push(Op::Run {
             order,
-            bytes: run.iter().map(|f| f.bytes()).sum(),
-            fields: std::mem::take(run).into_boxed_slice(),
+            bytes,
+            fields,
         });
     };
     for op in ops {
