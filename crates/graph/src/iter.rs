@@ -17,6 +17,13 @@ pub trait MessageIterator {
     fn current_ns(&self) -> Option<i64> {
         self.current().ns()
     }
+
+    /// Advances, then gives the new message's time: `None` at the end,
+    /// `Some(None)` for a message without time. One call where the muxer
+    /// would make two (both dynamic) per message.
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        Ok(self.advance()?.then(|| self.current_ns()))
+    }
 }
 
 /// Drains an iterator, calling `f` on every message.
@@ -44,5 +51,10 @@ impl<T: MessageIterator + ?Sized> MessageIterator for Box<T> {
     #[inline]
     fn current_ns(&self) -> Option<i64> {
         (**self).current_ns()
+    }
+
+    #[inline]
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        (**self).advance_timed()
     }
 }

@@ -43,8 +43,8 @@ impl Muxer {
 impl Muxer {
     /// Advances upstream `i`, dropping it when it ends.
     fn refill(&mut self, i: usize) -> Result<(), Error> {
-        if self.upstreams[i].advance()? {
-            self.times[i] = self.upstreams[i].current_ns();
+        if let Some(t) = self.upstreams[i].advance_timed()? {
+            self.times[i] = t;
         } else {
             self.upstreams.remove(i);
             self.times.remove(i);

@@ -234,6 +234,9 @@ pub struct CtfStreamIter {
     clock: Option<ClockClass>,
     reader: Feed,
     at: Option<At>,
+    /// Nanoseconds from origin of the current message, computed once on
+    /// advancing (the muxer asks for it right away).
+    ns: Option<i64>,
     queue: VecDeque<At>,
     prev: Previous,
     ended: bool,
@@ -256,6 +259,7 @@ impl CtfStreamIter {
             stream,
             reader,
             at: None,
+            ns: None,
             queue: VecDeque::from([At::StreamBeginning]),
             prev: Previous::default(),
             ended: false,
@@ -331,24 +335,35 @@ impl CtfStreamIter {
     }
 }
 
-impl MessageIterator for CtfStreamIter {
-    fn advance(&mut self) -> Result<bool, Error> {
+impl CtfStreamIter {
+    /// Moves to the next message; `false` at the end.
+    #[inline]
+    fn step(&mut self) -> Result<bool, Error> {
         if let Some(at) = self.queue.pop_front() {
             self.at = Some(at);
+            self.ns = self.message_ns();
             return Ok(true);
         }
         if self.ended {
             self.at = None;
+            self.ns = None;
             return Ok(false);
         }
         match self.reader.next_item()? {
+            Item::Event => {
+                let clock = self.reader.event().clock;
+                self.last_event_clock = clock;
+                self.at = Some(At::Event);
+                self.ns = self
+                    .clock
+                    .as_ref()
+                    .zip(clock)
+                    .and_then(|(c, v)| c.ns_from_origin(v));
+                return Ok(true);
+            }
             Item::PacketBegin => {
                 self.on_packet();
                 self.at = self.queue.pop_front();
-            }
-            Item::Event => {
-                self.last_event_clock = self.reader.event().clock;
-                self.at = Some(At::Event);
             }
             Item::PacketEnd => {
                 self.packet_end = self.corrected_end();
@@ -360,11 +375,12 @@ impl MessageIterator for CtfStreamIter {
                 self.at = Some(At::StreamEnd);
             }
         }
+        self.ns = self.message_ns();
         Ok(true)
     }
 
-    #[inline]
-    fn current_ns(&self) -> Option<i64> {
+    /// Nanoseconds from origin of the current message, if it has a time.
+    fn message_ns(&self) -> Option<i64> {
         let clock = self.clock.as_ref()?;
         let p = self.reader.packet();
         let cycles = match self.at? {
@@ -375,6 +391,22 @@ impl MessageIterator for CtfStreamIter {
             At::StreamBeginning | At::StreamEnd => None,
         }?;
         clock.ns_from_origin(cycles)
+    }
+}
+
+impl MessageIterator for CtfStreamIter {
+    fn advance(&mut self) -> Result<bool, Error> {
+        self.step()
+    }
+
+    #[inline]
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        Ok(self.step()?.then_some(self.ns))
+    }
+
+    #[inline]
+    fn current_ns(&self) -> Option<i64> {
+        self.ns
     }
 
     fn current(&self) -> Message<'_> {
@@ -392,11 +424,7 @@ impl MessageIterator for CtfStreamIter {
                 self.reader.event().clock,
             ),
         };
-        let clock = if stream.clock().is_some() {
-            clock
-        } else {
-            None
-        };
+        let clock = clock.filter(|_| self.clock.is_some());
         Message {
             kind,
             stream,
