@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::body;
 use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
 use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass, StructType};
 use crate::program::{ProgId, Programs};
@@ -22,6 +23,12 @@ pub struct CompiledEvent {
     pub class: usize,
     pub context: Option<Root>,
     pub fields: Option<Root>,
+    /// Whether the body (stream event context, context, payload) aligns
+    /// nothing beyond a byte (see [`body::packed`]).
+    pub packed: bool,
+    /// The body's size in bits when fixed and skippable (see
+    /// [`body::fixed_bits`]).
+    pub fixed_body: Option<u64>,
 }
 
 /// A stream class ready to decode.
@@ -155,6 +162,12 @@ impl CompiledTrace {
                     class: ei,
                     context,
                     fields,
+                    packed: body::packed(&[
+                        sc.event_context.as_ref(),
+                        ev.context.as_ref(),
+                        ev.fields.as_ref(),
+                    ]),
+                    fixed_body: None,
                 });
             }
             streams.push(CompiledStream {
@@ -184,9 +197,12 @@ impl CompiledTrace {
             flatten(&mut s.packet_context);
             flatten(&mut s.event_header);
             flatten(&mut s.event_context);
+            let common = s.event_context.map(|r| r.node);
             for e in &mut s.events {
                 flatten(&mut e.context);
                 flatten(&mut e.fields);
+                let nodes = [common, e.context.map(|r| r.node), e.fields.map(|r| r.node)];
+                e.fixed_body = body::fixed_bits(&layout, &nodes);
             }
         }
         Ok(CompiledTrace {

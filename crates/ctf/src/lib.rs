@@ -6,6 +6,7 @@
 //! other way.
 
 pub mod bits;
+pub mod body;
 pub mod compiled;
 pub mod decode;
 pub mod encode;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::bits::BitReader;
+use crate::body::Bodies;
 use crate::compiled::{CompiledStream, CompiledTrace, Root};
 use crate::decode::{DecodeError, DecodeState, Frames, Slot};
 use crate::layout::Special;
@@ -111,6 +112,8 @@ pub struct StreamReader {
     /// Packets to read, in order, when not simply every packet of every
     /// file in turn.
     plan: Option<std::vec::IntoIter<PacketRef>>,
+    /// Which event bodies to decode into slots.
+    bodies: Bodies,
 }
 
 impl StreamReader {
@@ -135,7 +138,15 @@ impl StreamReader {
             slots: Vec::with_capacity(64),
             done: false,
             plan: None,
+            bodies: Bodies::All,
         }
+    }
+
+    /// Decodes only the bodies `bodies` asks for, where a body's size is
+    /// fixed (see [`crate::body::fixed_bits`]); the events of the others
+    /// have empty context and payload slot ranges.
+    pub fn set_bodies(&mut self, bodies: Bodies) {
+        self.bodies = bodies;
     }
 
     /// A reader of the packets `plan` lists, in that order.
@@ -436,6 +447,7 @@ impl StreamReader {
         let at = self.pos;
         r.set_pos(at);
         let stream = &trace.streams[self.packet.stream_class];
+        let bodies = self.bodies;
         self.slots.clear();
         self.state.reset_event();
         let (state, slots) = (&mut self.state, &mut self.slots);
@@ -456,14 +468,26 @@ impl StreamReader {
             ))
         })?;
         let ev = &stream.events[index];
-        let mut rest = || {
-            Ok::<_, DecodeError>((
-                decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
-                decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
-                decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
-            ))
+        let skip = ev.fixed_body.filter(|&bits| {
+            !bodies.needs(ev.packed) && r.pos().is_multiple_of(8) && bits <= r.end() - r.pos()
+        });
+        let (stream_context, context, fields) = match skip {
+            Some(bits) => {
+                r.set_pos(r.pos() + bits);
+                let n = slots.len() as u32;
+                ((n, n), (n, n), (n, n))
+            }
+            None => {
+                let mut rest = || {
+                    Ok::<_, DecodeError>((
+                        decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
+                        decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
+                        decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
+                    ))
+                };
+                rest().map_err(|e| event_error(e.to_string()))?
+            }
         };
-        let (stream_context, context, fields) = rest().map_err(|e| event_error(e.to_string()))?;
         if r.pos() == at {
             return Err(event_error("empty event makes no progress".into()));
         }

@@ -6,6 +6,8 @@
 
 use std::cmp::Ordering;
 
+use ltt_ctf::body::Bodies;
+
 use crate::iter::MessageIterator;
 use crate::message::{Message, MessageKind};
 use crate::Error;
@@ -120,6 +122,13 @@ impl MessageIterator for Muxer {
 
     fn current_ns(&self) -> Option<i64> {
         self.upstreams[self.current?].current_ns()
+    }
+
+    /// Ordering looks at headers only (times, classes).
+    fn set_bodies(&mut self, bodies: Bodies) {
+        for u in &mut self.upstreams {
+            u.set_bodies(bodies);
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ltt_ctf::body::Bodies;
 use ltt_ctf::stream::{Item, PacketRef};
 
 use crate::feed::Feed;
@@ -407,6 +408,10 @@ impl MessageIterator for CtfStreamIter {
     #[inline]
     fn current_ns(&self) -> Option<i64> {
         self.ns
+    }
+
+    fn set_bodies(&mut self, bodies: Bodies) {
+        self.reader.set_bodies(bodies);
     }
 
     fn current(&self) -> Message<'_> {

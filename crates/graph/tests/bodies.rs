@@ -1,0 +1,97 @@
+//! Sinks that need no event bodies (dummy, counter) or only unpacked ones
+//! (CTF) let the sources skip decoding fixed-size bodies: every event must
+//! still come out in the same order, with the same header, time and body
+//! position, on every fixture trace.
+
+use std::path::{Path, PathBuf};
+
+use ltt_ctf::body::Bodies;
+use ltt_graph::iter::MessageIterator;
+use ltt_graph::message::{Message, MessageKind};
+use ltt_graph::muxer::Muxer;
+use ltt_graph::sink::Sink;
+use ltt_graph::source::{self, CtfFsParams};
+
+fn fixtures() -> PathBuf {
+    match std::env::var_os("LTT_FIXTURES") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+    }
+}
+
+/// Records what a header-only consumer sees of each message.
+struct Recorder {
+    bodies: Bodies,
+    seen: Vec<String>,
+    /// Slots seen, headers and bodies.
+    slots: usize,
+}
+
+impl Sink for Recorder {
+    fn consume(&mut self, msg: &Message<'_>) -> Result<(), ltt_graph::Error> {
+        let what = match &msg.kind {
+            MessageKind::Event(ev) => {
+                let s = ev.scopes();
+                self.slots += ev.slots().len();
+                format!(
+                    "{} {:?} {:?}",
+                    ev.class().name,
+                    ev.body(),
+                    ev.scope(s.header)
+                )
+            }
+            other => other.name().to_string(),
+        };
+        self.seen
+            .push(format!("{} {:?} {what}", msg.stream.id, msg.clock));
+        Ok(())
+    }
+
+    fn bodies(&self) -> Bodies {
+        self.bodies
+    }
+}
+
+fn record(input: &Path, bodies: Bodies) -> Recorder {
+    let mut iters: Vec<Box<dyn MessageIterator>> = Vec::new();
+    for t in source::discover(&[input.to_path_buf()]).expect("discover") {
+        let params = CtfFsParams {
+            inputs: t.dirs,
+            trace_name: t.trace_name,
+            ..CtfFsParams::default()
+        };
+        for it in source::open(&params).expect("open source") {
+            iters.push(Box::new(it));
+        }
+    }
+    let mut sink = Recorder {
+        bodies,
+        seen: Vec::new(),
+        slots: 0,
+    };
+    ltt_graph::sink::run(&mut Muxer::new(iters), &mut sink).expect("run graph");
+    sink
+}
+
+#[test]
+fn skipped_bodies_keep_headers_times_and_positions() {
+    let root = fixtures();
+    let mut traces = vec![root.join("lttng/basic")];
+    let succeed = root.join("babeltrace-corpus/succeed");
+    let mut corpus: Vec<PathBuf> = std::fs::read_dir(&succeed)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    corpus.sort();
+    traces.extend(corpus);
+    let mut skipped = 0;
+    for t in &traces {
+        let all = record(t, Bodies::All);
+        for bodies in [Bodies::None, Bodies::Unpacked] {
+            let some = record(t, bodies);
+            assert_eq!(some.seen, all.seen, "{} with {bodies:?}", t.display());
+            skipped += all.slots - some.slots;
+        }
+    }
+    assert!(skipped > 0, "no body was skipped");
+}
