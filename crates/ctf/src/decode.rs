@@ -212,16 +212,25 @@ impl DecodeState {
         self.clock = (c & !mask) | value;
     }
 
-    /// Stores a decoded integer and performs its actions.
+    /// Stores a decoded integer (when `SLOTS`) and performs its actions.
     #[inline(always)]
-    fn int(&mut self, raw: u64, size: u32, signed: bool, action: &IntAction, out: &mut Vec<Slot>) {
+    fn int<const SLOTS: bool>(
+        &mut self,
+        raw: u64,
+        size: u32,
+        signed: bool,
+        action: &IntAction,
+        out: &mut Vec<Slot>,
+    ) {
         let slot = if signed {
             let shift = 64 - size;
             Slot::Sint(((raw << shift) as i64) >> shift)
         } else {
             Slot::Uint(raw)
         };
-        out.push(slot);
+        if SLOTS {
+            out.push(slot);
+        }
         if action.is_none() {
             return;
         }
@@ -239,11 +248,39 @@ impl DecodeState {
         }
     }
 
-    /// Runs program `prog` over `r`, appending slots to `out`. Straight
-    /// runs of ops go through a tight loop; at the first array or variant
-    /// the loop with frames takes over.
+    /// Runs program `prog` over `r`, appending slots to `out`.
     #[inline]
     pub fn run(
+        &mut self,
+        programs: &Programs,
+        prog: ProgId,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        self.run_with::<true>(programs, prog, r, out, frames)
+    }
+
+    /// Runs program `prog` over `r` for its effects only: the position,
+    /// registers, special fields and clock, and the same errors, as
+    /// [`run`](Self::run), but no slots (`out` is left as it is).
+    #[inline]
+    pub fn skip(
+        &mut self,
+        programs: &Programs,
+        prog: ProgId,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        self.run_with::<false>(programs, prog, r, out, frames)
+    }
+
+    /// [`run`](Self::run), producing slots when `SLOTS`. Straight runs of
+    /// ops go through a tight loop; at the first array or variant the loop
+    /// with frames takes over.
+    #[inline]
+    fn run_with<const SLOTS: bool>(
         &mut self,
         programs: &Programs,
         prog: ProgId,
@@ -255,10 +292,10 @@ impl DecodeState {
         let ops = &programs.all()[start as usize..end as usize];
         let mut i = 0;
         while let Some(op) = ops.get(i) {
-            match self.step(op, r, out)? {
+            match self.step::<SLOTS>(op, r, out)? {
                 Step::Next(skip) => i += 1 + skip as usize,
                 Step::Frame => {
-                    return self.run_frames(
+                    return self.run_frames::<SLOTS>(
                         programs,
                         (start, end),
                         start + i as u32,
@@ -274,7 +311,7 @@ impl DecodeState {
 
     /// Decodes one op that needs no frame.
     #[inline(always)]
-    fn step(
+    fn step<const SLOTS: bool>(
         &mut self,
         op: &Op,
         r: &mut BitReader<'_>,
@@ -285,7 +322,7 @@ impl DecodeState {
             Op::LttngHeader(h) => {
                 // Else the generic ops that follow run.
                 if let Some(d) = h.decode(r.data(), r.pos(), r.end()) {
-                    self.lttng_header(h, &d, r, out);
+                    self.lttng_header::<SLOTS>(h, &d, r, out);
                     return Ok(Step::Next(FUSED_OPS));
                 }
             }
@@ -296,7 +333,9 @@ impl DecodeState {
             } => {
                 r.align(8)?;
                 let start = r.read_bytes(*bytes as u64)?;
-                decode_run(r.data(), start, *order, fields, out);
+                if SLOTS {
+                    decode_run(r.data(), start, *order, fields, out);
+                }
             }
             Op::IntBytes {
                 bytes,
@@ -307,7 +346,7 @@ impl DecodeState {
             } => {
                 r.align(*align)?;
                 let raw = r.read_bytes_uint(*bytes as u32, *order)?;
-                self.int(raw, *bytes as u32 * 8, *signed, action, out);
+                self.int::<SLOTS>(raw, *bytes as u32 * 8, *signed, action, out);
             }
             Op::Int {
                 size,
@@ -318,11 +357,14 @@ impl DecodeState {
             } => {
                 r.align(*align)?;
                 let raw = r.read_uint(*size as u32, *order)?;
-                self.int(raw, *size as u32, *signed, action, out);
+                self.int::<SLOTS>(raw, *size as u32, *signed, action, out);
             }
             Op::Float { size, align, order } => {
                 r.align(*align)?;
                 let raw = r.read_uint(*size as u32, *order)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
                 out.push(Slot::Float(if *size == 32 {
                     f32::from_bits(raw as u32) as f64
                 } else {
@@ -332,6 +374,9 @@ impl DecodeState {
             Op::String => {
                 r.align(8)?;
                 let (off, len) = r.read_cstr()?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
                 out.push(Slot::Str {
                     off: off as u32,
                     len: len as u32,
@@ -340,6 +385,9 @@ impl DecodeState {
             Op::Uuid { align } => {
                 r.align((*align).max(8))?;
                 let off = r.read_bytes(16)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
                 out.push(Slot::Str {
                     off: off as u32,
                     len: 16,
@@ -350,6 +398,9 @@ impl DecodeState {
                 let at = r.pos();
                 let n = self.length(*len, r, at)?;
                 let off = r.read_bytes(n)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
                 let bytes = &r.data()[off..off + n as usize];
                 let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
                 out.push(Slot::Str {
@@ -366,9 +417,11 @@ impl DecodeState {
                 // Else the generic array op that follows runs.
                 if let Some(n) = self.fitting_array(*len, *align, field.bytes(), r) {
                     r.align(*align)?;
-                    out.push(Slot::Len(n));
                     let start = r.read_bytes(n * field.bytes() as u64)?;
-                    decode_elements(r.data(), start, *order, *field, n as usize, out);
+                    if SLOTS {
+                        out.push(Slot::Len(n));
+                        decode_elements(r.data(), start, *order, *field, n as usize, out);
+                    }
                     return Ok(Step::Next(1));
                 }
             }
@@ -381,7 +434,7 @@ impl DecodeState {
     /// an explicit stack of frames (variant options, array elements), no
     /// recursion, no allocation once the stack has grown.
     #[inline(never)]
-    fn run_frames(
+    fn run_frames<const SLOTS: bool>(
         &mut self,
         programs: &Programs,
         range: (u32, u32),
@@ -422,7 +475,9 @@ impl DecodeState {
                     r.align(*align)?;
                     let at = r.pos();
                     let n = self.length(*len, r, at)?;
-                    out.push(Slot::Len(n));
+                    if SLOTS {
+                        out.push(Slot::Len(n));
+                    }
                     if n > 0 {
                         stack.push(Frame {
                             start,
@@ -452,7 +507,9 @@ impl DecodeState {
                         .find(|(lo, hi, _)| *lo <= value && value <= *hi)
                         .ok_or(DecodeError::Tag { value, at })?
                         .2;
-                    out.push(Slot::Option(choice));
+                    if SLOTS {
+                        out.push(Slot::Option(choice));
+                    }
                     stack.push(Frame {
                         start,
                         end,
@@ -463,7 +520,7 @@ impl DecodeState {
                     (pc, repeat) = (start, 0);
                 }
                 op => {
-                    let Step::Next(skip) = self.step(op, r, out)? else {
+                    let Step::Next(skip) = self.step::<SLOTS>(op, r, out)? else {
                         unreachable!("arrays and variants are handled above")
                     };
                     pc += skip;
@@ -475,7 +532,7 @@ impl DecodeState {
     /// Applies a header the fused op read: the same slots, registers,
     /// clock and reader state as its generic ops.
     #[inline(always)]
-    fn lttng_header(
+    fn lttng_header<const SLOTS: bool>(
         &mut self,
         h: &LttngHeader,
         d: &Decoded,
@@ -483,25 +540,22 @@ impl DecodeState {
         out: &mut Vec<Slot>,
     ) {
         self.regs[h.tag_reg as usize] = Some(d.tag);
-        let id = match d.extended_id {
-            None => {
-                out.extend_from_slice(&[
+        let id = d.extended_id.map_or(d.tag, u64::from);
+        if SLOTS {
+            match d.extended_id {
+                None => out.extend_from_slice(&[
                     Slot::Uint(d.tag),
                     Slot::Option(0),
                     Slot::Uint(d.timestamp),
-                ]);
-                d.tag
-            }
-            Some(id) => {
-                out.extend_from_slice(&[
+                ]),
+                Some(id) => out.extend_from_slice(&[
                     Slot::Uint(d.tag),
                     Slot::Option(1),
                     Slot::Uint(id as u64),
                     Slot::Uint(d.timestamp),
-                ]);
-                id as u64
+                ]),
             }
-        };
+        }
         self.specials[crate::layout::Special::EventId as usize] = Some(id);
         self.update_clock(d.timestamp, d.timestamp_bits);
         r.set_pos(r.pos() + d.bits);

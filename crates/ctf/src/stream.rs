@@ -142,9 +142,10 @@ impl StreamReader {
         }
     }
 
-    /// Decodes only the bodies `bodies` asks for, where a body's size is
-    /// fixed (see [`crate::body::fixed_bits`]); the events of the others
-    /// have empty context and payload slot ranges.
+    /// Decodes only the bodies `bodies` asks for into slots: the others
+    /// are skipped (by size when fixed, see [`crate::body::fixed_bits`],
+    /// else walked without producing slots) and their events have empty
+    /// context and payload slot ranges.
     pub fn set_bodies(&mut self, bodies: Bodies) {
         self.bodies = bodies;
     }
@@ -468,13 +469,23 @@ impl StreamReader {
             ))
         })?;
         let ev = &stream.events[index];
-        let skip = ev.fixed_body.filter(|&bits| {
-            !bodies.needs(ev.packed) && r.pos().is_multiple_of(8) && bits <= r.end() - r.pos()
-        });
-        let (stream_context, context, fields) = match skip {
+        let needed = bodies.needs(ev.packed);
+        let fixed = ev
+            .fixed_body
+            .filter(|&bits| !needed && r.pos().is_multiple_of(8) && bits <= r.end() - r.pos());
+        let n = slots.len() as u32;
+        let (stream_context, context, fields) = match fixed {
             Some(bits) => {
                 r.set_pos(r.pos() + bits);
-                let n = slots.len() as u32;
+                ((n, n), (n, n), (n, n))
+            }
+            None if !needed => {
+                let roots = [stream.event_context, ev.context, ev.fields];
+                for root in roots.into_iter().flatten() {
+                    state
+                        .skip(&trace.programs, root.prog, &mut r, slots, frames)
+                        .map_err(|e| event_error(e.to_string()))?;
+                }
                 ((n, n), (n, n), (n, n))
             }
             None => {

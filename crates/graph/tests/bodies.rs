@@ -52,44 +52,55 @@ impl Sink for Recorder {
     }
 }
 
-fn record(input: &Path, bodies: Bodies) -> Recorder {
-    let mut iters: Vec<Box<dyn MessageIterator>> = Vec::new();
-    for t in source::discover(&[input.to_path_buf()]).expect("discover") {
-        let params = CtfFsParams {
-            inputs: t.dirs,
-            trace_name: t.trace_name,
-            ..CtfFsParams::default()
-        };
-        for it in source::open(&params).expect("open source") {
-            iters.push(Box::new(it));
-        }
-    }
+/// What a recorder saw of `input`, and how the graph ended.
+fn record(input: &Path, bodies: Bodies) -> (Recorder, Result<(), String>) {
     let mut sink = Recorder {
         bodies,
         seen: Vec::new(),
         slots: 0,
     };
-    ltt_graph::sink::run(&mut Muxer::new(iters), &mut sink).expect("run graph");
-    sink
+    let mut run = || -> Result<(), ltt_graph::Error> {
+        let mut iters: Vec<Box<dyn MessageIterator>> = Vec::new();
+        for t in source::discover(&[input.to_path_buf()])? {
+            let params = CtfFsParams {
+                inputs: t.dirs,
+                trace_name: t.trace_name,
+                ..CtfFsParams::default()
+            };
+            for it in source::open(&params)? {
+                iters.push(Box::new(it));
+            }
+        }
+        ltt_graph::sink::run(&mut Muxer::new(iters), &mut sink)
+    };
+    let end = run().map_err(|e| e.to_string());
+    (sink, end)
+}
+
+/// Every trace of a fixture folder, sorted.
+fn traces(dir: &Path) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    all.sort();
+    all
 }
 
 #[test]
 fn skipped_bodies_keep_headers_times_and_positions() {
     let root = fixtures();
-    let mut traces = vec![root.join("lttng/basic")];
-    let succeed = root.join("babeltrace-corpus/succeed");
-    let mut corpus: Vec<PathBuf> = std::fs::read_dir(&succeed)
-        .expect("corpus")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    corpus.sort();
-    traces.extend(corpus);
+    let mut all_traces = vec![root.join("lttng/basic")];
+    all_traces.extend(traces(&root.join("babeltrace-corpus/succeed")));
+    // Failing traces fail the same way, after the same messages.
+    all_traces.extend(traces(&root.join("babeltrace-corpus/fail")));
     let mut skipped = 0;
-    for t in &traces {
-        let all = record(t, Bodies::All);
+    for t in &all_traces {
+        let (all, all_end) = record(t, Bodies::All);
         for bodies in [Bodies::None, Bodies::Unpacked] {
-            let some = record(t, bodies);
+            let (some, some_end) = record(t, bodies);
             assert_eq!(some.seen, all.seen, "{} with {bodies:?}", t.display());
+            assert_eq!(some_end, all_end, "{} with {bodies:?}", t.display());
             skipped += all.slots - some.slots;
         }
     }
