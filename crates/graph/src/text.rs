@@ -17,6 +17,10 @@ pub fn push_g_field(out: &mut Vec<u8>, v: f64, single: bool) {
         v.is_normal()
     };
     if normal && !(v.fract() == 0.0 && v.abs() < 1e6) {
+        if let Some((digits, x)) = dyadic_g_digits(v.abs()) {
+            push_g_digits(out, v < 0.0, digits.as_slice(), x);
+            return;
+        }
         let mut buf = [0u8; 48];
         let n = {
             let mut c = std::io::Cursor::new(&mut buf[..]);
@@ -37,6 +41,63 @@ pub fn push_g_field(out: &mut Vec<u8>, v: f64, single: bool) {
         }
     }
     push_g(out, v);
+}
+
+/// Up to six decimal digits, inline.
+struct Digits {
+    buf: [u8; 6],
+    len: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The `%g` digits and decimal exponent of a positive finite `v` that is
+/// `n / 2^k` for an integer `n` and a small `k` (most trace values: whole
+/// numbers, binary fractions): its exact decimal value is `n * 5^k /
+/// 10^k`, an integer computation, rounded to 6 significant digits with
+/// ties to even as printf does. `None` for other values.
+fn dyadic_g_digits(v: f64) -> Option<(Digits, i32)> {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    if exp == 0 || exp == 0x7ff {
+        return None;
+    }
+    let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let tz = mantissa.trailing_zeros();
+    let (n, e) = (mantissa >> tz, exp - 1075 + tz as i32);
+    // The exact value is m * 10^-k, m an integer below 2^128.
+    let (m, k) = if e >= 0 {
+        (u128::from(n).checked_shl(e as u32).filter(|_| e < 64)?, 0)
+    } else {
+        let k = (-e) as u32;
+        (u128::from(n).checked_mul(5u128.checked_pow(k)?)?, k)
+    };
+    let d = m.checked_ilog10()? + 1;
+    let (mut q, mut x) = (m, d as i32 - 1 - k as i32);
+    if d > 6 {
+        let unit = 10u128.pow(d - 6);
+        let (r, half) = (m % unit, unit / 2);
+        q = m / unit;
+        if r > half || (r == half && q % 2 == 1) {
+            q += 1;
+            if q == 1_000_000 {
+                q = 100_000;
+                x += 1;
+            }
+        }
+    }
+    let mut itoa = itoa::Buffer::new();
+    let text = itoa.format(q as u32).as_bytes();
+    let mut digits = Digits {
+        buf: [0; 6],
+        len: text.len(),
+    };
+    digits.buf[..text.len()].copy_from_slice(text);
+    Some((digits, x))
 }
 
 /// `%g` output for significant `digits` (no trailing zeros needed) and
@@ -195,6 +256,26 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// Appends `0x` and `v` in upper-case hexadecimal (`%#llX`, but `0x0`
+/// for zero), without the formatting machinery.
+#[inline]
+fn push_hex(out: &mut Vec<u8>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut buf = [0u8; 18];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = HEX[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 2;
+    buf[i..i + 2].copy_from_slice(b"0x");
+    out.extend_from_slice(&buf[i..]);
+}
+
 /// Appends `raw` (the field's bits, sign-extended when signed) in the
 /// field's preferred base, as babeltrace2's pretty printer does.
 pub fn push_int(out: &mut Vec<u8>, raw: u64, signed: bool, size: u32, base: DisplayBase) {
@@ -215,7 +296,7 @@ pub fn push_int(out: &mut Vec<u8>, raw: u64, signed: bool, size: u32, base: Disp
                     v &= (1u64 << rounded) - 1;
                 }
             }
-            let _ = write!(out, "0x{v:X}");
+            push_hex(out, v);
         }
         DisplayBase::Octal => {
             let mut v = raw;
@@ -284,6 +365,40 @@ mod tests {
                 push_g(&mut exact, v);
                 assert_eq!(fast, exact, "{v:e} single={single}");
             }
+        }
+    }
+
+    /// Binary fractions and large whole numbers (the exact integer path)
+    /// print as the exact formatting does, ties to even included.
+    #[test]
+    fn dyadic_values_match_exact_formatting() {
+        let mut rng = 0x0fed_cba9_8765_4321u64;
+        for i in 0..200_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let k = (rng % 40) as i32;
+            let n = (rng >> 16) % [1 << 10, 1 << 24, 1 << 53][(i % 3) as usize];
+            let v = n as f64 / 2f64.powi(k) * if rng & 1 == 0 { 1.0 } else { -1.0 };
+            let big = (rng >> 11) as f64 * 2f64.powi((rng % 20) as i32);
+            for (v, single) in [(v, false), (v as f32 as f64, true), (big, false)] {
+                let (mut fast, mut exact) = (Vec::new(), Vec::new());
+                push_g_field(&mut fast, v, single);
+                push_g(&mut exact, v);
+                assert_eq!(fast, exact, "{v:e} single={single}");
+            }
+        }
+        let mut o = Vec::new();
+        push_g_field(&mut o, 1252.125, false);
+        assert_eq!(o, b"1252.12");
+    }
+
+    #[test]
+    fn hex() {
+        for v in [0u64, 1, 0xABC, u64::MAX, 0x7F03] {
+            let mut o = Vec::new();
+            push_int(&mut o, v, false, 64, DisplayBase::Hexadecimal);
+            assert_eq!(o, format!("0x{v:X}").as_bytes());
         }
     }
 
