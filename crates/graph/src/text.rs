@@ -244,6 +244,15 @@ pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// Appends a terminal color code: nothing without colors, and then no
+/// `memcpy` call either (for an empty slice it is still made).
+#[inline(always)]
+pub fn push_code(out: &mut Vec<u8>, code: &str) {
+    if !code.is_empty() {
+        out.extend_from_slice(code.as_bytes());
+    }
+}
+
 /// Appends an unsigned decimal.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {

@@ -11,7 +11,7 @@ use crate::color::Colors;
 use crate::ir::FieldClass;
 use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo, TraceInfo};
 use crate::sink::Sink;
-use crate::text::{push_escaped, push_g_field, push_i64, push_int, push_u64};
+use crate::text::{push_code, push_escaped, push_g_field, push_i64, push_int, push_u64};
 use crate::timefmt;
 use crate::Error;
 
@@ -119,17 +119,17 @@ impl<W: Write> Pretty<W> {
 
     fn name_equal(&mut self, name: &str) {
         let c = self.opts.colors;
-        self.line.extend_from_slice(c.name.as_bytes());
+        push_code(&mut self.line, c.name);
         self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(c.reset.as_bytes());
+        push_code(&mut self.line, c.reset);
         self.line.extend_from_slice(b" = ");
     }
 
     fn field_name_equal(&mut self, name: &str) {
         let c = self.opts.colors;
-        self.line.extend_from_slice(c.field_name.as_bytes());
+        push_code(&mut self.line, c.field_name);
         self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(c.reset.as_bytes());
+        push_code(&mut self.line, c.reset);
         self.line.extend_from_slice(b" = ");
     }
 
@@ -209,7 +209,7 @@ impl<W: Write> Pretty<W> {
             self.line.push(b'[');
         }
         let colors = self.opts.colors;
-        self.line.extend_from_slice(colors.timestamp.as_bytes());
+        push_code(&mut self.line, colors.timestamp);
         if self.opts.clock_cycles {
             let cycles = msg.clock.unwrap_or(0);
             push_padded(&mut self.line, cycles, 20);
@@ -220,7 +220,7 @@ impl<W: Write> Pretty<W> {
         } else {
             self.timestamp_wall(msg.ns(), true);
         }
-        self.line.extend_from_slice(colors.reset.as_bytes());
+        push_code(&mut self.line, colors.reset);
         if !names {
             self.line.extend_from_slice(b"] ");
         }
@@ -363,9 +363,9 @@ impl<W: Write> Pretty<W> {
             self.name_equal("name");
         }
         let colors = self.opts.colors;
-        self.line.extend_from_slice(colors.event_name.as_bytes());
+        push_code(&mut self.line, colors.event_name);
         self.line.extend_from_slice(ev.class().name.as_bytes());
-        self.line.extend_from_slice(colors.reset.as_bytes());
+        push_code(&mut self.line, colors.reset);
         self.line
             .extend_from_slice(if names { b", " } else { b": " });
     }
@@ -396,9 +396,9 @@ impl<W: Write> Pretty<W> {
                 signed, size, base, ..
             } => {
                 *i += 1;
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, colors.number);
                 push_int(&mut self.line, raw(slot), *signed, *size, *base);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, colors.reset);
             }
             FieldClass::Enum {
                 signed,
@@ -417,43 +417,43 @@ impl<W: Write> Pretty<W> {
                         if n > 0 {
                             self.line.extend_from_slice(b", ");
                         }
-                        self.line.extend_from_slice(colors.enum_label.as_bytes());
+                        push_code(&mut self.line, colors.enum_label);
                         push_escaped(&mut self.line, m.label.as_bytes());
-                        self.line.extend_from_slice(colors.reset.as_bytes());
+                        push_code(&mut self.line, colors.reset);
                         n += 1;
                     }
                 }
                 if n == 0 {
-                    self.line.extend_from_slice(colors.unknown.as_bytes());
+                    push_code(&mut self.line, colors.unknown);
                     self.line.extend_from_slice(b"<unknown>");
-                    self.line.extend_from_slice(colors.reset.as_bytes());
+                    push_code(&mut self.line, colors.reset);
                 }
                 self.line.extend_from_slice(b" : container = ");
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, colors.number);
                 push_int(&mut self.line, v, *signed, *size, *base);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, colors.reset);
                 self.line.extend_from_slice(b" )");
             }
             FieldClass::Float { double } => {
                 *i += 1;
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, colors.number);
                 let v = if let Some(Slot::Float(f)) = slot {
                     f
                 } else {
                     0.0
                 };
                 push_g_field(&mut self.line, v, !*double);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, colors.reset);
             }
             FieldClass::String => {
                 *i += 1;
-                self.line.extend_from_slice(colors.string.as_bytes());
+                push_code(&mut self.line, colors.string);
                 let s = match slot {
                     Some(Slot::Str { off, len }) => &bytes[off as usize..(off + len) as usize],
                     _ => &[][..],
                 };
                 push_escaped(&mut self.line, s);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, colors.reset);
             }
             FieldClass::Struct { members, .. } => {
                 self.line.push(b'{');
@@ -463,8 +463,11 @@ impl<W: Write> Pretty<W> {
                         crate::ir::skip(m, slots, i);
                         continue;
                     }
-                    self.line
-                        .extend_from_slice(if printed > 0 { b", " } else { b" " });
+                    // Two pushes: a slice of either length would be a memcpy call.
+                    if printed > 0 {
+                        self.line.push(b',');
+                    }
+                    self.line.push(b' ');
                     if names {
                         self.field_name_equal(name);
                     }
@@ -478,8 +481,11 @@ impl<W: Write> Pretty<W> {
                 let n = if let Some(Slot::Len(n)) = slot { n } else { 0 };
                 self.line.push(b'[');
                 for k in 0..n {
-                    self.line
-                        .extend_from_slice(if k > 0 { b", " } else { b" " });
+                    // Two pushes: a slice of either length would be a memcpy call.
+                    if k > 0 {
+                        self.line.push(b',');
+                    }
+                    self.line.push(b' ');
                     if names {
                         self.line.push(b'[');
                         push_u64(&mut self.line, k);
