@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::body;
+use crate::header::LttngHeader;
 use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
 use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass, StructType};
 use crate::program::{ProgId, Programs};
@@ -48,6 +49,10 @@ pub struct CompiledStream {
     /// The clock of this stream (the one its fields map to, else the
     /// trace's only clock).
     pub clock: Option<usize>,
+    /// The event header when it is just an LTTng header, which the reader
+    /// then decodes without running its program (see
+    /// [`LttngHeader::whole_program`]).
+    pub lttng_header: Option<LttngHeader>,
 }
 
 const DENSE_IDS: u64 = 1 << 16;
@@ -180,6 +185,7 @@ impl CompiledTrace {
                 dense,
                 sparse,
                 clock: clocks[si],
+                lttng_header: None,
             });
         }
         // Programs are flattened last: a later scope's reference may have
@@ -204,6 +210,11 @@ impl CompiledTrace {
                 let nodes = [common, e.context.map(|r| r.node), e.fields.map(|r| r.node)];
                 e.fixed_body = body::fixed_bits(&layout, &nodes);
             }
+        }
+        for s in &mut streams {
+            s.lttng_header = s
+                .event_header
+                .and_then(|h| LttngHeader::whole_program(programs.ops(h.prog)));
         }
         Ok(CompiledTrace {
             metadata,

@@ -529,6 +529,31 @@ impl DecodeState {
         }
     }
 
+    /// Decodes a whole-program LTTng header (see
+    /// [`LttngHeader::whole_program`]) without the interpreter: aligns to
+    /// a byte as the program would, then runs the fused op. `false`, with
+    /// nothing changed, when the program must run instead.
+    #[inline(always)]
+    pub fn lttng_event_header(
+        &mut self,
+        h: &LttngHeader,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) -> bool {
+        let pos = (r.pos() + 7) & !7;
+        if pos > r.end() {
+            return false;
+        }
+        match h.decode(r.data(), pos, r.end()) {
+            Some(d) => {
+                r.set_pos(pos);
+                self.lttng_header::<true>(h, &d, r, out);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Applies a header the fused op read: the same slots, registers,
     /// clock and reader state as its generic ops.
     #[inline(always)]

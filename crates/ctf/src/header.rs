@@ -99,6 +99,21 @@ impl LttngHeader {
         })
     }
 
+    /// The fused header a whole program amounts to: its op after an
+    /// optional byte alignment (the compact form's struct alignment), then
+    /// the generic ops it stands for, and nothing else. Both forms start
+    /// by aligning to a byte.
+    pub fn whole_program(ops: &[Op]) -> Option<LttngHeader> {
+        let ops = match ops {
+            [Op::Align(8), rest @ ..] => rest,
+            rest => rest,
+        };
+        match ops {
+            [Op::LttngHeader(h), rest @ ..] if rest.len() == FUSED_OPS as usize => Some(*h),
+            _ => None,
+        }
+    }
+
     /// Decodes the header at bit `pos` of `data` (readable up to bit
     /// `end`); `None` when the generic ops must run instead.
     #[inline(always)]
@@ -264,8 +279,14 @@ mod tests {
         state.clock = clock;
         let mut r = BitReader::new(bytes, bytes.len() as u64 * 8);
         let mut out = Vec::new();
-        let prog = t.streams[stream].event_header.unwrap().prog;
-        let res = state.run(&t.programs, prog, &mut r, &mut out, &mut Frames::default());
+        let s = &t.streams[stream];
+        let prog = s.event_header.unwrap().prog;
+        // The reader's direct path first, as it does it.
+        let direct = s.lttng_header.expect("whole-program header");
+        let res = match state.lttng_event_header(&direct, &mut r, &mut out) {
+            true => Ok(()),
+            false => state.run(&t.programs, prog, &mut r, &mut out, &mut Frames::default()),
+        };
         if res.is_err() {
             out.clear();
         }

@@ -458,8 +458,11 @@ impl StreamReader {
             offset: self.packet.offset,
             message: format!("event at byte {} of the packet: {message}", at / 8),
         };
-        let header = decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
-            .map_err(|e| event_error(e.to_string()))?;
+        let header = match &stream.lttng_header {
+            Some(h) if state.lttng_event_header(h, &mut r, slots) => (0, slots.len() as u32),
+            _ => decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
+                .map_err(|e| event_error(e.to_string()))?,
+        };
         let body_start = r.pos();
         let id = state.specials[Special::EventId as usize].unwrap_or(0);
         let index = stream.event_index(id).ok_or_else(|| {
