@@ -416,8 +416,17 @@ impl MessageIterator for CtfStreamIter {
 
     fn current(&self) -> Message<'_> {
         let stream = &*self.stream;
+        let at = self.at.expect("advance returned true");
+        if at == At::Event {
+            // The common case first, without the packet lookup.
+            return Message {
+                kind: MessageKind::Event(EventView::new(&self.reader, stream)),
+                stream,
+                clock: self.last_event_clock.filter(|_| self.clock.is_some()),
+            };
+        }
         let p = self.reader.packet();
-        let (kind, clock) = match self.at.expect("advance returned true") {
+        let (kind, clock) = match at {
             At::StreamBeginning => (MessageKind::StreamBeginning, None),
             At::StreamEnd => (MessageKind::StreamEnd, None),
             At::DiscardedEvents(d) => (MessageKind::DiscardedEvents(d), d.begin),
