@@ -128,18 +128,29 @@ impl CtfSink {
         Ok(())
     }
 
+    /// The output of `stream`: the last one used (inlined: twice per
+    /// event), else found or opened.
+    #[inline]
     fn out(&mut self, stream: &StreamInfo) -> Result<&mut OutStream, Error> {
         let key = stream as *const StreamInfo;
         if self.streams.get(self.last).is_none_or(|(k, _)| *k != key) {
-            self.last = match self.streams.iter().position(|(k, _)| *k == key) {
-                Some(i) => i,
-                None => {
-                    self.open_stream(stream)?;
-                    self.streams.len() - 1
-                }
-            };
+            self.switch_to(stream)?;
         }
         Ok(&mut self.streams[self.last].1)
+    }
+
+    /// Makes `stream`'s output the last one used, opening it if needed.
+    #[cold]
+    fn switch_to(&mut self, stream: &StreamInfo) -> Result<(), Error> {
+        let key = stream as *const StreamInfo;
+        self.last = match self.streams.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.open_stream(stream)?;
+                self.streams.len() - 1
+            }
+        };
+        Ok(())
     }
 }
 
