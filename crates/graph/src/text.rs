@@ -253,16 +253,55 @@ pub fn push_code(out: &mut Vec<u8>, code: &str) {
     }
 }
 
-/// Appends an unsigned decimal.
+/// Appends an unsigned decimal. The digits are written into a fixed-size
+/// block that is appended whole then cut to length: a length-dependent
+/// copy would be a `memcpy` call, as costly as the formatting.
 #[inline]
-pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    // Digits from the bit length (log10(2) ~ 1233/4096), corrected by
+    // one comparison: `ilog10` is a loop.
+    const POW10: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    let t = (((64 - (v | 1).leading_zeros()) * 1233) >> 12) as usize;
+    let n = t + 1 - usize::from((v | 1) < POW10[t]);
+    let mut buf = [0u8; 20];
+    let mut i = n;
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        buf[..2].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        buf[0] = b'0' + v as u8;
+    }
+    let len = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(len + n);
 }
 
 /// Appends a signed decimal.
 #[inline]
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
 }
 
 /// Appends `0x` and `v` in upper-case hexadecimal (`%#llX`, but `0x0`
@@ -400,6 +439,28 @@ mod tests {
         let mut o = Vec::new();
         push_g_field(&mut o, 1252.125, false);
         assert_eq!(o, b"1252.12");
+    }
+
+    #[test]
+    fn decimals() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut values = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, i64::MAX as u64];
+        for _ in 0..10_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push(rng >> (rng % 64));
+        }
+        for v in values {
+            let mut o = b"x".to_vec();
+            push_u64(&mut o, v);
+            assert_eq!(o, format!("x{v}").as_bytes());
+            for s in [v as i64, i64::MIN, -(v as i64 % 1000)] {
+                let mut o = Vec::new();
+                push_i64(&mut o, s);
+                assert_eq!(o, s.to_string().as_bytes());
+            }
+        }
     }
 
     #[test]
