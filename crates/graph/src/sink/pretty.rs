@@ -118,18 +118,16 @@ impl<W: Write> Pretty<W> {
     }
 
     fn name_equal(&mut self, name: &str) {
-        let c = self.opts.colors;
-        push_code(&mut self.line, c.name);
+        push_code(&mut self.line, self.opts.colors.name);
         self.line.extend_from_slice(name.as_bytes());
-        push_code(&mut self.line, c.reset);
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line.extend_from_slice(b" = ");
     }
 
     fn field_name_equal(&mut self, name: &str) {
-        let c = self.opts.colors;
-        push_code(&mut self.line, c.field_name);
+        push_code(&mut self.line, self.opts.colors.field_name);
         self.line.extend_from_slice(name.as_bytes());
-        push_code(&mut self.line, c.reset);
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line.extend_from_slice(b" = ");
     }
 
@@ -208,8 +206,7 @@ impl<W: Write> Pretty<W> {
         } else {
             self.line.push(b'[');
         }
-        let colors = self.opts.colors;
-        push_code(&mut self.line, colors.timestamp);
+        push_code(&mut self.line, self.opts.colors.timestamp);
         if self.opts.clock_cycles {
             let cycles = msg.clock.unwrap_or(0);
             push_padded(&mut self.line, cycles, 20);
@@ -220,7 +217,7 @@ impl<W: Write> Pretty<W> {
         } else {
             self.timestamp_wall(msg.ns(), true);
         }
-        push_code(&mut self.line, colors.reset);
+        push_code(&mut self.line, self.opts.colors.reset);
         if !names {
             self.line.extend_from_slice(b"] ");
         }
@@ -362,10 +359,9 @@ impl<W: Write> Pretty<W> {
         if names {
             self.name_equal("name");
         }
-        let colors = self.opts.colors;
-        push_code(&mut self.line, colors.event_name);
+        push_code(&mut self.line, self.opts.colors.event_name);
         self.line.extend_from_slice(ev.class().name.as_bytes());
-        push_code(&mut self.line, colors.reset);
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line
             .extend_from_slice(if names { b", " } else { b": " });
     }
@@ -390,15 +386,14 @@ impl<W: Write> Pretty<W> {
 
     fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
         let slot = slots.get(*i).copied();
-        let colors = self.opts.colors;
         match fc {
             FieldClass::Int {
                 signed, size, base, ..
             } => {
                 *i += 1;
-                push_code(&mut self.line, colors.number);
+                push_code(&mut self.line, self.opts.colors.number);
                 push_int(&mut self.line, raw(slot), *signed, *size, *base);
-                push_code(&mut self.line, colors.reset);
+                push_code(&mut self.line, self.opts.colors.reset);
             }
             FieldClass::Enum {
                 signed,
@@ -417,43 +412,43 @@ impl<W: Write> Pretty<W> {
                         if n > 0 {
                             self.line.extend_from_slice(b", ");
                         }
-                        push_code(&mut self.line, colors.enum_label);
+                        push_code(&mut self.line, self.opts.colors.enum_label);
                         push_escaped(&mut self.line, m.label.as_bytes());
-                        push_code(&mut self.line, colors.reset);
+                        push_code(&mut self.line, self.opts.colors.reset);
                         n += 1;
                     }
                 }
                 if n == 0 {
-                    push_code(&mut self.line, colors.unknown);
+                    push_code(&mut self.line, self.opts.colors.unknown);
                     self.line.extend_from_slice(b"<unknown>");
-                    push_code(&mut self.line, colors.reset);
+                    push_code(&mut self.line, self.opts.colors.reset);
                 }
                 self.line.extend_from_slice(b" : container = ");
-                push_code(&mut self.line, colors.number);
+                push_code(&mut self.line, self.opts.colors.number);
                 push_int(&mut self.line, v, *signed, *size, *base);
-                push_code(&mut self.line, colors.reset);
+                push_code(&mut self.line, self.opts.colors.reset);
                 self.line.extend_from_slice(b" )");
             }
             FieldClass::Float { double } => {
                 *i += 1;
-                push_code(&mut self.line, colors.number);
+                push_code(&mut self.line, self.opts.colors.number);
                 let v = if let Some(Slot::Float(f)) = slot {
                     f
                 } else {
                     0.0
                 };
                 push_g_field(&mut self.line, v, !*double);
-                push_code(&mut self.line, colors.reset);
+                push_code(&mut self.line, self.opts.colors.reset);
             }
             FieldClass::String => {
                 *i += 1;
-                push_code(&mut self.line, colors.string);
+                push_code(&mut self.line, self.opts.colors.string);
                 let s = match slot {
                     Some(Slot::Str { off, len }) => &bytes[off as usize..(off + len) as usize],
                     _ => &[][..],
                 };
                 push_escaped(&mut self.line, s);
-                push_code(&mut self.line, colors.reset);
+                push_code(&mut self.line, self.opts.colors.reset);
             }
             FieldClass::Struct { members, .. } => {
                 self.line.push(b'{');
