@@ -384,7 +384,18 @@ impl<W: Write> Pretty<W> {
         self.field(fc, slots, &mut i, ev.bytes(), names);
     }
 
+    /// Appends a field of any class.
     fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
+        if !self.scalar(fc, slots, i, bytes) {
+            self.compound(fc, slots, i, bytes, names);
+        }
+    }
+
+    /// Appends a field of a scalar class (integer, enumeration, float,
+    /// string); `false` for the others. Inlined into the loops over
+    /// members and elements, so most fields cost no recursive call.
+    #[inline(always)]
+    fn scalar(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8]) -> bool {
         let slot = slots.get(*i).copied();
         match fc {
             FieldClass::Int {
@@ -450,6 +461,22 @@ impl<W: Write> Pretty<W> {
                 push_escaped(&mut self.line, s);
                 push_code(&mut self.line, self.opts.colors.reset);
             }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends a field of a compound class (structure, array, variant).
+    fn compound(
+        &mut self,
+        fc: &FieldClass,
+        slots: &[Slot],
+        i: &mut usize,
+        bytes: &[u8],
+        names: bool,
+    ) {
+        let slot = slots.get(*i).copied();
+        match fc {
             FieldClass::Struct { members, .. } => {
                 self.line.push(b'{');
                 let mut printed = 0;
@@ -466,7 +493,9 @@ impl<W: Write> Pretty<W> {
                     if names {
                         self.field_name_equal(name);
                     }
-                    self.field(m, slots, i, bytes, names);
+                    if !self.scalar(m, slots, i, bytes) {
+                        self.compound(m, slots, i, bytes, names);
+                    }
                     printed += 1;
                 }
                 self.line.extend_from_slice(b" }");
@@ -486,7 +515,9 @@ impl<W: Write> Pretty<W> {
                         push_u64(&mut self.line, k);
                         self.line.extend_from_slice(b"] = ");
                     }
-                    self.field(element, slots, i, bytes, names);
+                    if !self.scalar(element, slots, i, bytes) {
+                        self.compound(element, slots, i, bytes, names);
+                    }
                 }
                 self.line.extend_from_slice(b" ]");
             }
@@ -502,6 +533,9 @@ impl<W: Write> Pretty<W> {
                     self.field(o, slots, i, bytes, names);
                 }
                 self.line.extend_from_slice(b" }");
+            }
+            _ => {
+                self.scalar(fc, slots, i, bytes);
             }
         }
     }
