@@ -24,7 +24,7 @@ pub struct Muxer {
     /// The earliest time of the upstreams other than `current` when all
     /// of them have one: while the current upstream's next message is
     /// strictly earlier, it wins without a scan (one stream often leads
-    /// for a long run of events).
+    /// for a long run of events; with two streams, either way).
     bound: Option<i64>,
 }
 
@@ -67,6 +67,15 @@ impl MessageIterator for Muxer {
                     if t < bound {
                         self.current = Some(c);
                         self.last_ns = t;
+                        return Ok(true);
+                    }
+                    // With two upstreams the bound is the other's time:
+                    // strictly earlier, it goes next, and the current
+                    // one's time becomes the bound (no tie to break).
+                    if t > bound && n == 2 {
+                        self.current = Some(1 - c);
+                        self.last_ns = bound;
+                        self.bound = Some(t);
                         return Ok(true);
                     }
                 }
