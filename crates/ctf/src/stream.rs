@@ -441,6 +441,31 @@ impl StreamReader {
     }
 
     fn read_event(&mut self) -> Result<(), Error> {
+        self.decode_event().map_err(|f| self.event_error(f))
+    }
+
+    /// The error for an event that could not be read (at `self.pos`,
+    /// which only moves past events read whole): built off the hot path.
+    #[cold]
+    fn event_error(&self, fault: EventFault) -> Error {
+        let message = match fault {
+            EventFault::Decode(e) => e.to_string(),
+            EventFault::UnknownId(id) => format!(
+                "unknown event class id {id} in stream class {}",
+                self.trace.streams[self.packet.stream_class].id
+            ),
+            EventFault::NoProgress => "empty event makes no progress".into(),
+        };
+        Error::Packet {
+            path: self.files[self.file_idx].clone(),
+            offset: self.packet.offset,
+            message: format!("event at byte {} of the packet: {message}", self.pos / 8),
+        }
+    }
+
+    /// Decodes the event at `self.pos`.
+    #[inline]
+    fn decode_event(&mut self) -> Result<(), EventFault> {
         let trace = &*self.trace;
         let start = (self.packet.offset - self.buf_off) as usize;
         let len = (self.packet.packet_size / 8) as usize;
@@ -453,24 +478,13 @@ impl StreamReader {
         self.state.reset_event();
         let (state, slots) = (&mut self.state, &mut self.slots);
         let frames = &mut self.frames;
-        let event_error = |message: String| Error::Packet {
-            path: self.files[self.file_idx].clone(),
-            offset: self.packet.offset,
-            message: format!("event at byte {} of the packet: {message}", at / 8),
-        };
         let header = match &stream.lttng_header {
             Some(h) if state.lttng_event_header(h, &mut r, slots) => (0, slots.len() as u32),
-            _ => decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
-                .map_err(|e| event_error(e.to_string()))?,
+            _ => decode_scope(state, frames, trace, stream.event_header, &mut r, slots)?,
         };
         let body_start = r.pos();
         let id = state.specials[Special::EventId as usize].unwrap_or(0);
-        let index = stream.event_index(id).ok_or_else(|| {
-            event_error(format!(
-                "unknown event class id {id} in stream class {}",
-                stream.id
-            ))
-        })?;
+        let index = stream.event_index(id).ok_or(EventFault::UnknownId(id))?;
         let ev = &stream.events[index];
         let needed = bodies.needs(ev.packed);
         let fixed = ev
@@ -485,25 +499,18 @@ impl StreamReader {
             None if !needed => {
                 let roots = [stream.event_context, ev.context, ev.fields];
                 for root in roots.into_iter().flatten() {
-                    state
-                        .skip(&trace.programs, root.prog, &mut r, slots, frames)
-                        .map_err(|e| event_error(e.to_string()))?;
+                    state.skip(&trace.programs, root.prog, &mut r, slots, frames)?;
                 }
                 ((n, n), (n, n), (n, n))
             }
-            None => {
-                let mut rest = || {
-                    Ok::<_, DecodeError>((
-                        decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
-                        decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
-                        decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
-                    ))
-                };
-                rest().map_err(|e| event_error(e.to_string()))?
-            }
+            None => (
+                decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
+                decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
+                decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
+            ),
         };
         if r.pos() == at {
-            return Err(event_error("empty event makes no progress".into()));
+            return Err(EventFault::NoProgress);
         }
         self.pos = r.pos();
         self.event = EventInfo {
@@ -519,6 +526,20 @@ impl StreamReader {
             body: (body_start, self.pos),
         };
         Ok(())
+    }
+}
+
+/// Why an event could not be read; [`StreamReader::event_error`] makes
+/// the message.
+enum EventFault {
+    Decode(DecodeError),
+    UnknownId(u64),
+    NoProgress,
+}
+
+impl From<DecodeError> for EventFault {
+    fn from(e: DecodeError) -> Self {
+        EventFault::Decode(e)
     }
 }
 
