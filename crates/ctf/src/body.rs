@@ -15,7 +15,8 @@ pub enum Bodies {
     /// Only those of event classes that are not [packed](packed): the
     /// others are copied as bytes.
     Unpacked,
-    /// None: only headers (id, time) matter.
+    /// None: only the event class and time matter (the header's slots
+    /// may be left out too).
     None,
 }
 

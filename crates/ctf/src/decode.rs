@@ -531,12 +531,14 @@ impl DecodeState {
 
     /// Decodes a whole-program LTTng header (see
     /// [`LttngHeader::whole_program`]) without the interpreter: aligns to
-    /// a byte as the program would, then runs the fused op. `false`, with
-    /// nothing changed, when the program must run instead.
+    /// a byte as the program would, then runs the fused op, producing
+    /// slots when `slots`. `false`, with nothing changed, when the program
+    /// must run instead.
     #[inline(always)]
     pub fn lttng_event_header(
         &mut self,
         h: &LttngHeader,
+        slots: bool,
         r: &mut BitReader<'_>,
         out: &mut Vec<Slot>,
     ) -> bool {
@@ -547,7 +549,10 @@ impl DecodeState {
         match h.decode(r.data(), pos, r.end()) {
             Some(d) => {
                 r.set_pos(pos);
-                self.lttng_header::<true>(h, &d, r, out);
+                match slots {
+                    true => self.lttng_header::<true>(h, &d, r, out),
+                    false => self.lttng_header::<false>(h, &d, r, out),
+                }
                 true
             }
             None => false,

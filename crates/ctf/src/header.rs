@@ -283,7 +283,7 @@ mod tests {
         let prog = s.event_header.unwrap().prog;
         // The reader's direct path first, as it does it.
         let direct = s.lttng_header.expect("whole-program header");
-        let res = match state.lttng_event_header(&direct, &mut r, &mut out) {
+        let res = match state.lttng_event_header(&direct, true, &mut r, &mut out) {
             true => Ok(()),
             false => state.run(&t.programs, prog, &mut r, &mut out, &mut Frames::default()),
         };

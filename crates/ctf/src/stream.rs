@@ -479,7 +479,9 @@ impl StreamReader {
         let (state, slots) = (&mut self.state, &mut self.slots);
         let frames = &mut self.frames;
         let header = match &stream.lttng_header {
-            Some(h) if state.lttng_event_header(h, &mut r, slots) => (0, slots.len() as u32),
+            Some(h) if state.lttng_event_header(h, bodies != Bodies::None, &mut r, slots) => {
+                (0, slots.len() as u32)
+            }
             _ => decode_scope(state, frames, trace, stream.event_header, &mut r, slots)?,
         };
         let body_start = r.pos();
