@@ -15,6 +15,7 @@ pub mod header;
 pub mod index;
 pub mod layout;
 pub mod metadata;
+mod packed;
 pub mod program;
 pub mod stream;
 pub mod trace;
