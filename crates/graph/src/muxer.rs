@@ -81,6 +81,31 @@ impl MessageIterator for Muxer {
                 }
             }
         }
+        self.pick()
+    }
+
+    fn current(&self) -> Message<'_> {
+        self.upstreams[self.current.expect("advance returned true")].current()
+    }
+
+    fn current_ns(&self) -> Option<i64> {
+        self.upstreams[self.current?].current_ns()
+    }
+
+    /// Ordering looks at headers only (times, classes).
+    fn set_bodies(&mut self, bodies: Bodies) {
+        for u in &mut self.upstreams {
+            u.set_bodies(bodies);
+        }
+    }
+}
+
+impl Muxer {
+    /// Starts the upstreams not yet started, then picks the upstream with
+    /// the earliest message by a scan. Kept out of `advance` so its fast
+    /// paths stay small.
+    #[inline(never)]
+    fn pick(&mut self) -> Result<bool, Error> {
         // Upstreams not yet started, in reverse order so removals keep
         // the remaining indices valid.
         while let Some(i) = self.stale.pop() {
@@ -122,21 +147,6 @@ impl MessageIterator for Muxer {
                 Ok(true)
             }
             None => Ok(false),
-        }
-    }
-
-    fn current(&self) -> Message<'_> {
-        self.upstreams[self.current.expect("advance returned true")].current()
-    }
-
-    fn current_ns(&self) -> Option<i64> {
-        self.upstreams[self.current?].current_ns()
-    }
-
-    /// Ordering looks at headers only (times, classes).
-    fn set_bodies(&mut self, bodies: Bodies) {
-        for u in &mut self.upstreams {
-            u.set_bodies(bodies);
         }
     }
 }
