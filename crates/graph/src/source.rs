@@ -350,18 +350,27 @@ impl CtfStreamIter {
             self.ns = None;
             return Ok(false);
         }
-        match self.reader.next_item()? {
-            Item::Event => {
-                let clock = self.reader.event().clock;
-                self.last_event_clock = clock;
-                self.at = Some(At::Event);
-                self.ns = self
-                    .clock
-                    .as_ref()
-                    .zip(clock)
-                    .and_then(|(c, v)| c.ns_from_origin(v));
-                return Ok(true);
-            }
+        let item = self.reader.next_item()?;
+        if item != Item::Event {
+            self.boundary(item);
+            return Ok(true);
+        }
+        let clock = self.reader.event().clock;
+        self.last_event_clock = clock;
+        self.at = Some(At::Event);
+        self.ns = self
+            .clock
+            .as_ref()
+            .zip(clock)
+            .and_then(|(c, v)| c.ns_from_origin(v));
+        Ok(true)
+    }
+
+    /// Moves to a packet boundary or the stream end: out of `step`, which
+    /// stays small for events.
+    #[inline(never)]
+    fn boundary(&mut self, item: Item) {
+        match item {
             Item::PacketBegin => {
                 self.on_packet();
                 self.at = self.queue.pop_front();
@@ -375,9 +384,9 @@ impl CtfStreamIter {
                 self.ended = true;
                 self.at = Some(At::StreamEnd);
             }
+            Item::Event => unreachable!("events are handled by step"),
         }
         self.ns = self.message_ns();
-        Ok(true)
     }
 
     /// Nanoseconds from origin of the current message, if it has a time.
