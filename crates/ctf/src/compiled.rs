@@ -22,6 +22,9 @@ pub struct Root {
 pub struct CompiledEvent {
     /// Index in `Metadata::events`.
     pub class: usize,
+    /// The event class id (as in `Metadata::events`, kept here for
+    /// per-event use).
+    pub id: u64,
     pub context: Option<Root>,
     pub fields: Option<Root>,
     /// Whether the body (stream event context, context, payload) aligns
@@ -165,6 +168,7 @@ impl CompiledTrace {
                 }
                 events.push(CompiledEvent {
                     class: ei,
+                    id: ev.id,
                     context,
                     fields,
                     packed: body::packed(&[

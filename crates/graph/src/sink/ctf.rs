@@ -284,15 +284,16 @@ impl CtfSink {
         let out = self.out(stream)?;
         let enc = &mut out.encoder;
         let bo = compiled.metadata.trace.byte_order;
+        let ce = ev.compiled();
         let w = out.writer.event_writer();
         match clock {
             Some(c) if large_header(&compiled.metadata) => {
-                out.header.write_large(w, ev.class().id, c);
+                out.header.write_large(w, ce.id, c);
                 out.last_clock = c;
             }
             _ => {
                 w.align(8);
-                w.write_uint(ev.class().id, 64, bo);
+                w.write_uint(ce.id, 64, bo);
                 if let Some(c) = clock {
                     w.write_uint(c, 64, bo);
                     out.last_clock = c;
@@ -302,14 +303,14 @@ impl CtfSink {
         // Packed layouts (no alignment above a byte) keep every field's
         // position relative to the byte-aligned body: copy it as is.
         let (b0, b1) = ev.body();
-        if b0 % 8 == 0 && b1 % 8 == 0 && ev.compiled().packed {
+        if b0 % 8 == 0 && b1 % 8 == 0 && ce.packed {
             w.write_bytes(&ev.bytes()[(b0 / 8) as usize..(b1 / 8) as usize]);
             return Ok(());
         }
         let scopes = [
             (stream_c.event_context, ev.scopes().stream_context),
-            (ev.compiled().context, ev.scopes().context),
-            (ev.compiled().fields, ev.scopes().fields),
+            (ce.context, ev.scopes().context),
+            (ce.fields, ev.scopes().fields),
         ];
         for (root, range) in scopes {
             if let Some(root) = root {
