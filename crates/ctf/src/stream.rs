@@ -145,7 +145,8 @@ impl StreamReader {
     /// Decodes only the bodies `bodies` asks for into slots: the others
     /// are skipped (by size when fixed, see [`crate::body::fixed_bits`],
     /// else walked without producing slots) and their events have empty
-    /// context and payload slot ranges.
+    /// context and payload slot ranges; with [`Bodies::None`] the header's
+    /// range may be empty too.
     pub fn set_bodies(&mut self, bodies: Bodies) {
         self.bodies = bodies;
     }

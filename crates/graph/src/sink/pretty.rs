@@ -534,6 +534,7 @@ impl<W: Write> Pretty<W> {
                 }
                 self.line.extend_from_slice(b" }");
             }
+            // Scalars: `field` and the loops print them before calling.
             _ => {
                 self.scalar(fc, slots, i, bytes);
             }
