@@ -59,6 +59,13 @@ impl<'a> BitReader<'a> {
         self.pos = pos;
     }
 
+    /// Records the byte order of a bit-level read done outside the reader
+    /// (by a fused op), as if the reader had done it.
+    #[inline]
+    pub(crate) fn set_order(&mut self, order: ByteOrder) {
+        self.order = Some(order);
+    }
+
     /// Narrows the readable end (e.g. to a packet's content size).
     pub fn set_end(&mut self, end: u64) {
         self.end = end.min(self.data.len() as u64 * 8);

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::body;
+use crate::header::LttngHeader;
 use crate::layout::{Compiler, Layout, LayoutError, NodeId, Scope};
 use crate::metadata::{Clock, FieldType, Member, Metadata, StreamClass, StructType};
 use crate::program::{ProgId, Programs};
@@ -20,8 +22,17 @@ pub struct Root {
 pub struct CompiledEvent {
     /// Index in `Metadata::events`.
     pub class: usize,
+    /// The event class id (as in `Metadata::events`, kept here for
+    /// per-event use).
+    pub id: u64,
     pub context: Option<Root>,
     pub fields: Option<Root>,
+    /// Whether the body (stream event context, context, payload) aligns
+    /// nothing beyond a byte (see [`body::packed`]).
+    pub packed: bool,
+    /// The body's size in bits when fixed and skippable (see
+    /// [`body::fixed_bits`]).
+    pub fixed_body: Option<u64>,
 }
 
 /// A stream class ready to decode.
@@ -41,6 +52,10 @@ pub struct CompiledStream {
     /// The clock of this stream (the one its fields map to, else the
     /// trace's only clock).
     pub clock: Option<usize>,
+    /// The event header when it is just an LTTng header, which the reader
+    /// then decodes without running its program (see
+    /// [`LttngHeader::whole_program`]).
+    pub lttng_header: Option<LttngHeader>,
 }
 
 const DENSE_IDS: u64 = 1 << 16;
@@ -153,8 +168,15 @@ impl CompiledTrace {
                 }
                 events.push(CompiledEvent {
                     class: ei,
+                    id: ev.id,
                     context,
                     fields,
+                    packed: body::packed(&[
+                        sc.event_context.as_ref(),
+                        ev.context.as_ref(),
+                        ev.fields.as_ref(),
+                    ]),
+                    fixed_body: None,
                 });
             }
             streams.push(CompiledStream {
@@ -167,6 +189,7 @@ impl CompiledTrace {
                 dense,
                 sparse,
                 clock: clocks[si],
+                lttng_header: None,
             });
         }
         // Programs are flattened last: a later scope's reference may have
@@ -184,10 +207,18 @@ impl CompiledTrace {
             flatten(&mut s.packet_context);
             flatten(&mut s.event_header);
             flatten(&mut s.event_context);
+            let common = s.event_context.map(|r| r.node);
             for e in &mut s.events {
                 flatten(&mut e.context);
                 flatten(&mut e.fields);
+                let nodes = [common, e.context.map(|r| r.node), e.fields.map(|r| r.node)];
+                e.fixed_body = body::fixed_bits(&layout, &nodes);
             }
+        }
+        for s in &mut streams {
+            s.lttng_header = s
+                .event_header
+                .and_then(|h| LttngHeader::whole_program(programs.ops(h.prog)));
         }
         Ok(CompiledTrace {
             metadata,

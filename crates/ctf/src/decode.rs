@@ -4,9 +4,11 @@
 //! value). Nothing is allocated once the slot buffer has grown.
 
 use crate::bits::{BitReader, OutOfBounds};
+use crate::header::{Decoded, Form, LttngHeader, FUSED_OPS};
 use crate::layout::{IntAction, Layout, Length, SPECIALS};
 use crate::metadata::ByteOrder;
-use crate::program::{Op, ProgId, Programs, RunField};
+use crate::packed::{decode_elements, decode_run};
+use crate::program::{Op, ProgId, Programs};
 
 /// One decoded value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,46 +55,12 @@ impl From<OutOfBounds> for DecodeError {
     }
 }
 
-/// Decodes the packed fields of an [`Op::Run`] starting at byte `off`
-/// of `data` (the caller checked they are all within it).
-#[inline]
-fn decode_run(
-    data: &[u8],
-    mut off: usize,
-    order: ByteOrder,
-    fields: &[RunField],
-    out: &mut Vec<Slot>,
-) {
-    for f in fields {
-        let n = f.bytes();
-        let bits = n * 8;
-        let raw = match data.get(off..off + 8) {
-            Some(w) => {
-                let w: [u8; 8] = w.try_into().unwrap_or([0; 8]);
-                match order {
-                    ByteOrder::Little => u64::from_le_bytes(w) & (u64::MAX >> (64 - bits)),
-                    ByteOrder::Big => u64::from_be_bytes(w) >> (64 - bits),
-                }
-            }
-            None => data[off..off + n as usize]
-                .iter()
-                .enumerate()
-                .fold(0u64, |acc, (i, &b)| match order {
-                    ByteOrder::Little => acc | (b as u64) << (8 * i),
-                    ByteOrder::Big => (acc << 8) | b as u64,
-                }),
-        };
-        off += n as usize;
-        out.push(match *f {
-            RunField::Uint(_) => Slot::Uint(raw),
-            RunField::Sint(_) => {
-                let shift = 64 - bits;
-                Slot::Sint(((raw << shift) as i64) >> shift)
-            }
-            RunField::F32 => Slot::Float(f32::from_bits(raw as u32) as f64),
-            RunField::F64 => Slot::Float(f64::from_bits(raw)),
-        });
-    }
+/// What [`DecodeState::step`] did.
+enum Step {
+    /// Decoded; skip this many following ops (a fused op's generic form).
+    Next(u32),
+    /// An array or variant: only the loop with frames runs it.
+    Frame,
 }
 
 /// The interpreter's frame stack, owned by the caller so its allocation
@@ -144,16 +112,25 @@ impl DecodeState {
         self.clock = (c & !mask) | value;
     }
 
-    /// Stores a decoded integer and performs its actions.
+    /// Stores a decoded integer (when `SLOTS`) and performs its actions.
     #[inline(always)]
-    fn int(&mut self, raw: u64, size: u32, signed: bool, action: &IntAction, out: &mut Vec<Slot>) {
+    fn int<const SLOTS: bool>(
+        &mut self,
+        raw: u64,
+        size: u32,
+        signed: bool,
+        action: &IntAction,
+        out: &mut Vec<Slot>,
+    ) {
         let slot = if signed {
             let shift = 64 - size;
             Slot::Sint(((raw << shift) as i64) >> shift)
         } else {
             Slot::Uint(raw)
         };
-        out.push(slot);
+        if SLOTS {
+            out.push(slot);
+        }
         if action.is_none() {
             return;
         }
@@ -171,9 +148,8 @@ impl DecodeState {
         }
     }
 
-    /// Runs program `prog` over `r`, appending slots to `out`. One loop
-    /// with an explicit stack of frames (variant options, array elements):
-    /// no recursion, no allocation once the stack has grown.
+    /// Runs program `prog` over `r`, appending slots to `out`.
+    #[inline]
     pub fn run(
         &mut self,
         programs: &Programs,
@@ -182,11 +158,195 @@ impl DecodeState {
         out: &mut Vec<Slot>,
         frames: &mut Frames,
     ) -> Result<(), DecodeError> {
+        self.run_with::<true>(programs, prog, r, out, frames)
+    }
+
+    /// Runs program `prog` over `r` for its effects only: the position,
+    /// registers, special fields and clock, and the same errors, as
+    /// [`run`](Self::run), but no slots (`out` is left as it is).
+    #[inline]
+    pub fn skip(
+        &mut self,
+        programs: &Programs,
+        prog: ProgId,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        self.run_with::<false>(programs, prog, r, out, frames)
+    }
+
+    /// [`run`](Self::run), producing slots when `SLOTS`. Straight runs of
+    /// ops go through a tight loop; at the first array or variant the loop
+    /// with frames takes over.
+    #[inline]
+    fn run_with<const SLOTS: bool>(
+        &mut self,
+        programs: &Programs,
+        prog: ProgId,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
+        let (start, end) = programs.range(prog);
+        let ops = &programs.all()[start as usize..end as usize];
+        let mut i = 0;
+        while let Some(op) = ops.get(i) {
+            match self.step::<SLOTS>(op, r, out)? {
+                Step::Next(skip) => i += 1 + skip as usize,
+                Step::Frame => {
+                    return self.run_frames::<SLOTS>(
+                        programs,
+                        (start, end),
+                        start + i as u32,
+                        r,
+                        out,
+                        frames,
+                    )
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one op that needs no frame.
+    #[inline(always)]
+    fn step<const SLOTS: bool>(
+        &mut self,
+        op: &Op,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) -> Result<Step, DecodeError> {
+        match op {
+            Op::Align(a) => r.align(*a)?,
+            Op::LttngHeader(h) => {
+                // Else the generic ops that follow run.
+                if let Some(d) = h.decode(r.data(), r.pos(), r.end()) {
+                    self.lttng_header::<SLOTS>(h, &d, r, out);
+                    return Ok(Step::Next(FUSED_OPS));
+                }
+            }
+            Op::Run {
+                order,
+                bytes,
+                fields,
+            } => {
+                r.align(8)?;
+                let start = r.read_bytes(*bytes as u64)?;
+                if SLOTS {
+                    decode_run(r.data(), start, *order, fields, out);
+                }
+            }
+            Op::IntBytes {
+                bytes,
+                align,
+                order,
+                signed,
+                action,
+            } => {
+                r.align(*align)?;
+                let raw = r.read_bytes_uint(*bytes as u32, *order)?;
+                self.int::<SLOTS>(raw, *bytes as u32 * 8, *signed, action, out);
+            }
+            Op::Int {
+                size,
+                align,
+                order,
+                signed,
+                action,
+            } => {
+                r.align(*align)?;
+                let raw = r.read_uint(*size as u32, *order)?;
+                self.int::<SLOTS>(raw, *size as u32, *signed, action, out);
+            }
+            Op::Float { size, align, order } => {
+                r.align(*align)?;
+                let raw = r.read_uint(*size as u32, *order)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
+                out.push(Slot::Float(if *size == 32 {
+                    f32::from_bits(raw as u32) as f64
+                } else {
+                    f64::from_bits(raw)
+                }));
+            }
+            Op::String => {
+                r.align(8)?;
+                let (off, len) = r.read_cstr()?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: len as u32,
+                });
+            }
+            Op::Uuid { align } => {
+                r.align((*align).max(8))?;
+                let off = r.read_bytes(16)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: 16,
+                });
+            }
+            Op::Text { len, align } => {
+                r.align((*align).max(8))?;
+                let at = r.pos();
+                let n = self.length(*len, r, at)?;
+                let off = r.read_bytes(n)?;
+                if !SLOTS {
+                    return Ok(Step::Next(0));
+                }
+                let bytes = &r.data()[off..off + n as usize];
+                let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                out.push(Slot::Str {
+                    off: off as u32,
+                    len: len as u32,
+                });
+            }
+            Op::ScalarArray {
+                len,
+                align,
+                order,
+                field,
+            } => {
+                // Else the generic array op that follows runs.
+                if let Some(n) = self.fitting_array(*len, *align, field.bytes(), r) {
+                    r.align(*align)?;
+                    let start = r.read_bytes(n * field.bytes() as u64)?;
+                    if SLOTS {
+                        out.push(Slot::Len(n));
+                        decode_elements(r.data(), start, *order, *field, n as usize, out);
+                    }
+                    return Ok(Step::Next(1));
+                }
+            }
+            Op::Array { .. } | Op::Variant { .. } => return Ok(Step::Frame),
+        }
+        Ok(Step::Next(0))
+    }
+
+    /// The general loop, from op `pc` of the program spanning `range`:
+    /// an explicit stack of frames (variant options, array elements), no
+    /// recursion, no allocation once the stack has grown.
+    #[inline(never)]
+    fn run_frames<const SLOTS: bool>(
+        &mut self,
+        programs: &Programs,
+        range: (u32, u32),
+        mut pc: u32,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+        frames: &mut Frames,
+    ) -> Result<(), DecodeError> {
         let stack = &mut frames.0;
         stack.clear();
         let all = programs.all();
-        let (mut start, mut end) = programs.range(prog);
-        let mut pc = start;
+        let (mut start, mut end) = range;
         // Iterations left of the current frame (array elements).
         let mut repeat = 0u64;
         loop {
@@ -207,75 +367,6 @@ impl DecodeState {
             let op = &all[pc as usize];
             pc += 1;
             match op {
-                Op::Align(a) => r.align(*a)?,
-                Op::Run {
-                    order,
-                    bytes,
-                    fields,
-                } => {
-                    r.align(8)?;
-                    let start = r.read_bytes(*bytes as u64)?;
-                    decode_run(r.data(), start, *order, fields, out);
-                }
-                Op::IntBytes {
-                    bytes,
-                    align,
-                    order,
-                    signed,
-                    action,
-                } => {
-                    r.align(*align)?;
-                    let raw = r.read_bytes_uint(*bytes as u32, *order)?;
-                    self.int(raw, *bytes as u32 * 8, *signed, action, out);
-                }
-                Op::Int {
-                    size,
-                    align,
-                    order,
-                    signed,
-                    action,
-                } => {
-                    r.align(*align)?;
-                    let raw = r.read_uint(*size as u32, *order)?;
-                    self.int(raw, *size as u32, *signed, action, out);
-                }
-                Op::Float { size, align, order } => {
-                    r.align(*align)?;
-                    let raw = r.read_uint(*size as u32, *order)?;
-                    out.push(Slot::Float(if *size == 32 {
-                        f32::from_bits(raw as u32) as f64
-                    } else {
-                        f64::from_bits(raw)
-                    }));
-                }
-                Op::String => {
-                    r.align(8)?;
-                    let (off, len) = r.read_cstr()?;
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: len as u32,
-                    });
-                }
-                Op::Uuid { align } => {
-                    r.align((*align).max(8))?;
-                    let off = r.read_bytes(16)?;
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: 16,
-                    });
-                }
-                Op::Text { len, align } => {
-                    r.align((*align).max(8))?;
-                    let at = r.pos();
-                    let n = self.length(*len, r, at)?;
-                    let off = r.read_bytes(n)?;
-                    let bytes = &r.data()[off..off + n as usize];
-                    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                    out.push(Slot::Str {
-                        off: off as u32,
-                        len: len as u32,
-                    });
-                }
                 Op::Array {
                     len,
                     align,
@@ -284,7 +375,9 @@ impl DecodeState {
                     r.align(*align)?;
                     let at = r.pos();
                     let n = self.length(*len, r, at)?;
-                    out.push(Slot::Len(n));
+                    if SLOTS {
+                        out.push(Slot::Len(n));
+                    }
                     if n > 0 {
                         stack.push(Frame {
                             start,
@@ -314,7 +407,9 @@ impl DecodeState {
                         .find(|(lo, hi, _)| *lo <= value && value <= *hi)
                         .ok_or(DecodeError::Tag { value, at })?
                         .2;
-                    out.push(Slot::Option(choice));
+                    if SLOTS {
+                        out.push(Slot::Option(choice));
+                    }
                     stack.push(Frame {
                         start,
                         end,
@@ -324,8 +419,104 @@ impl DecodeState {
                     (start, end) = programs.range(options[choice as usize]);
                     (pc, repeat) = (start, 0);
                 }
+                op => {
+                    let Step::Next(skip) = self.step::<SLOTS>(op, r, out)? else {
+                        unreachable!("arrays and variants are handled above")
+                    };
+                    pc += skip;
+                }
             }
         }
+    }
+
+    /// Decodes a whole-program LTTng header (see
+    /// [`LttngHeader::whole_program`]) without the interpreter: aligns to
+    /// a byte as the program would, then runs the fused op, producing
+    /// slots when `slots`. `false`, with nothing changed, when the program
+    /// must run instead.
+    #[inline(always)]
+    pub fn lttng_event_header(
+        &mut self,
+        h: &LttngHeader,
+        slots: bool,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) -> bool {
+        let pos = (r.pos() + 7) & !7;
+        if pos > r.end() {
+            return false;
+        }
+        match h.decode(r.data(), pos, r.end()) {
+            Some(d) => {
+                r.set_pos(pos);
+                match slots {
+                    true => self.lttng_header::<true>(h, &d, r, out),
+                    false => self.lttng_header::<false>(h, &d, r, out),
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Applies a header the fused op read: the same slots, registers,
+    /// clock and reader state as its generic ops.
+    #[inline(always)]
+    fn lttng_header<const SLOTS: bool>(
+        &mut self,
+        h: &LttngHeader,
+        d: &Decoded,
+        r: &mut BitReader<'_>,
+        out: &mut Vec<Slot>,
+    ) {
+        self.regs[h.tag_reg as usize] = Some(d.tag);
+        let id = d.extended_id.map_or(d.tag, u64::from);
+        if SLOTS {
+            match d.extended_id {
+                None => out.extend_from_slice(&[
+                    Slot::Uint(d.tag),
+                    Slot::Option(0),
+                    Slot::Uint(d.timestamp),
+                ]),
+                Some(id) => out.extend_from_slice(&[
+                    Slot::Uint(d.tag),
+                    Slot::Option(1),
+                    Slot::Uint(id as u64),
+                    Slot::Uint(d.timestamp),
+                ]),
+            }
+        }
+        self.specials[crate::layout::Special::EventId as usize] = Some(id);
+        self.update_clock(d.timestamp, d.timestamp_bits);
+        r.set_pos(r.pos() + d.bits);
+        if h.form == Form::Compact {
+            // The generic path's last bit-level read was little-endian.
+            r.set_order(ByteOrder::Little);
+        }
+    }
+
+    /// The element count of a scalar array when its length is known and
+    /// all its elements lie within the content: then decoding it in bulk
+    /// gives what the generic array op would.
+    #[inline]
+    fn fitting_array(
+        &self,
+        len: Length,
+        align: u32,
+        element_bytes: u32,
+        r: &BitReader<'_>,
+    ) -> Option<u64> {
+        let a = align as u64;
+        let pos = (r.pos() + a - 1) & !(a - 1);
+        let room = r.end().checked_sub(pos)?;
+        let n = match len {
+            Length::Fixed(n) => n,
+            Length::Register(reg) => self.regs[reg as usize]?,
+        };
+        if n > room.max(4096) {
+            return None;
+        }
+        (n.checked_mul(element_bytes as u64 * 8)? <= room).then_some(n)
     }
 
     /// The element count of an array or sequence, bounded by what the
@@ -350,5 +541,60 @@ impl DecodeState {
     /// Clears packet-level special registers.
     pub fn reset_packet(&mut self) {
         self.specials = [None; SPECIALS];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiled::CompiledTrace;
+
+    /// Decodes the payload of the only event from `bytes`.
+    fn payload(bytes: &[u8]) -> Result<Vec<Slot>, DecodeError> {
+        let text = r#"/* CTF 1.8 */
+            typealias integer { size = 8; align = 8; signed = false; } := uint8_t;
+            typealias integer { size = 16; align = 8; signed = true; } := int16_t;
+            trace { major = 1; minor = 8; byte_order = le; };
+            event { name = "e"; fields := struct {
+                uint8_t n; int16_t seq[n]; uint8_t arr[2];
+                integer { size = 24; align = 8; signed = true; byte_order = be; } be[1];
+                }; };"#;
+        let t = CompiledTrace::new(crate::metadata::parse(text).unwrap()).unwrap();
+        let prog = t.streams[0].events[0].fields.unwrap().prog;
+        let mut state = DecodeState::new(&t.layout);
+        let mut r = BitReader::new(bytes, bytes.len() as u64 * 8);
+        let mut out = Vec::new();
+        state.run(&t.programs, prog, &mut r, &mut out, &mut Frames::default())?;
+        Ok(out)
+    }
+
+    /// Scalar arrays decode in bulk, and when they do not fit the error
+    /// is the generic one: at the first missing element.
+    #[test]
+    fn scalar_arrays_in_bulk_and_truncated() {
+        let slots = payload(&[2, 0xff, 0xff, 5, 0, 7, 8, 0xff, 0xff, 0xfe]).unwrap();
+        use Slot::*;
+        assert_eq!(
+            slots,
+            [
+                Uint(2),
+                Len(2),
+                Sint(-1),
+                Sint(5),
+                Len(2),
+                Uint(7),
+                Uint(8),
+                Len(1),
+                Sint(-2)
+            ]
+        );
+        assert_eq!(
+            payload(&[2, 0xff, 0xff, 5]),
+            Err(DecodeError::Truncated { at: 24, need: 16 })
+        );
+        assert_eq!(
+            payload(&[2, 0xff, 0xff, 5, 0, 7]),
+            Err(DecodeError::Truncated { at: 48, need: 8 })
+        );
     }
 }

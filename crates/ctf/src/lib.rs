@@ -6,13 +6,16 @@
 //! other way.
 
 pub mod bits;
+pub mod body;
 pub mod compiled;
 pub mod decode;
 pub mod encode;
 mod error;
+pub mod header;
 pub mod index;
 pub mod layout;
 pub mod metadata;
+mod packed;
 pub mod program;
 pub mod stream;
 pub mod trace;

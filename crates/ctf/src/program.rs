@@ -3,6 +3,7 @@
 //! an event is one loop over ops, recursing only into array elements and
 //! variant options.
 
+use crate::header::LttngHeader;
 use crate::layout::{IntAction, Layout, Length, Node, NodeId};
 use crate::metadata::ByteOrder;
 
@@ -13,6 +14,9 @@ pub type ProgId = u32;
 #[derive(Debug, Clone)]
 pub enum Op {
     Align(u32),
+    /// An LTTng event header in one step; the generic ops it stands for
+    /// follow it (see [`crate::header`]).
+    LttngHeader(LttngHeader),
     /// Consecutive packed scalars (whole bytes, byte alignment, no
     /// actions): one bounds check, then plain loads. LTTng's x86 payloads
     /// are made of these.
@@ -20,7 +24,8 @@ pub enum Op {
         order: ByteOrder,
         /// Total size in bytes.
         bytes: u32,
-        fields: Box<[RunField]>,
+        /// Each field with its byte offset in the run.
+        fields: Box<[(u32, RunField)]>,
     },
     /// A whole-byte, byte-aligned integer (the common case).
     IntBytes {
@@ -49,6 +54,15 @@ pub enum Op {
     Text {
         len: Length,
         align: u32,
+    },
+    /// An array of packed scalars (elements that could be [`RunField`]s)
+    /// decoded in bulk; the generic [`Op::Array`] follows it, for arrays
+    /// that do not fit the packet (it reports the error).
+    ScalarArray {
+        len: Length,
+        align: u32,
+        order: ByteOrder,
+        field: RunField,
     },
     Array {
         len: Length,
@@ -115,11 +129,24 @@ impl Programs {
     pub fn add(&mut self, layout: &Layout, node: NodeId) -> ProgId {
         let mut ops = Vec::new();
         self.flatten(layout, node, &mut ops);
-        let ops = fuse_runs(ops);
+        let ops = self.fuse_headers(fuse_runs(ops));
         let start = self.ops.len() as u32;
         self.ops.extend(ops);
         self.ranges.push((start, self.ops.len() as u32));
         (self.ranges.len() - 1) as ProgId
+    }
+
+    /// Puts a fused [`LttngHeader`] op before the generic ops of each
+    /// LTTng event header.
+    fn fuse_headers(&self, ops: Vec<Op>) -> Vec<Op> {
+        let mut out = Vec::with_capacity(ops.len() + 1);
+        for i in 0..ops.len() {
+            if let Some(h) = LttngHeader::detect(&ops[i..], self) {
+                out.push(Op::LttngHeader(h));
+            }
+            out.push(ops[i].clone());
+        }
+        out
     }
 
     fn flatten(&mut self, layout: &Layout, node: NodeId, ops: &mut Vec<Op>) {
@@ -178,6 +205,16 @@ impl Programs {
                 element,
             } => {
                 let element = self.add(layout, *element);
+                if let [op] = self.ops(element) {
+                    if let Some((field, order)) = run_field(op) {
+                        ops.push(Op::ScalarArray {
+                            len: *len,
+                            align: *align,
+                            order,
+                            field,
+                        });
+                    }
+                }
                 ops.push(Op::Array {
                     len: *len,
                     align: *align,
@@ -288,10 +325,18 @@ fn fuse_runs(ops: Vec<Op>) -> Vec<Op> {
             }
             _ => {}
         }
+        let mut bytes = 0;
+        let fields = run
+            .drain(..)
+            .map(|f| {
+                bytes += f.bytes();
+                (bytes - f.bytes(), f)
+            })
+            .collect();
         out.push(Op::Run {
             order,
-            bytes: run.iter().map(|f| f.bytes()).sum(),
-            fields: std::mem::take(run).into_boxed_slice(),
+            bytes,
+            fields,
         });
     };
     for op in ops {

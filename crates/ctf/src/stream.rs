@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::bits::BitReader;
+use crate::body::Bodies;
 use crate::compiled::{CompiledStream, CompiledTrace, Root};
 use crate::decode::{DecodeError, DecodeState, Frames, Slot};
 use crate::layout::Special;
@@ -111,6 +112,8 @@ pub struct StreamReader {
     /// Packets to read, in order, when not simply every packet of every
     /// file in turn.
     plan: Option<std::vec::IntoIter<PacketRef>>,
+    /// Which event bodies to decode into slots.
+    bodies: Bodies,
 }
 
 impl StreamReader {
@@ -135,7 +138,17 @@ impl StreamReader {
             slots: Vec::with_capacity(64),
             done: false,
             plan: None,
+            bodies: Bodies::All,
         }
+    }
+
+    /// Decodes only the bodies `bodies` asks for into slots: the others
+    /// are skipped (by size when fixed, see [`crate::body::fixed_bits`],
+    /// else walked without producing slots) and their events have empty
+    /// context and payload slot ranges; with [`Bodies::None`] the header's
+    /// range may be empty too.
+    pub fn set_bodies(&mut self, bodies: Bodies) {
+        self.bodies = bodies;
     }
 
     /// A reader of the packets `plan` lists, in that order.
@@ -283,10 +296,14 @@ impl StreamReader {
         let want = len.max(WINDOW as u64).min(self.file_len - off) as usize;
         let path = &self.files[self.file_idx];
         let file = self.file.as_mut().expect("file open");
+        // read_to_end fills the spare capacity without zeroing it first.
         self.buf.clear();
-        self.buf.resize(want, 0);
         file.seek(SeekFrom::Start(off))
-            .and_then(|_| file.read_exact(&mut self.buf))
+            .and_then(|_| file.take(want as u64).read_to_end(&mut self.buf))
+            .and_then(|n| match n == want {
+                true => Ok(()),
+                false => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            })
             .map_err(|e| Error::io(path, e))?;
         self.buf_off = off;
         Ok(())
@@ -425,6 +442,31 @@ impl StreamReader {
     }
 
     fn read_event(&mut self) -> Result<(), Error> {
+        self.decode_event().map_err(|f| self.event_error(f))
+    }
+
+    /// The error for an event that could not be read (at `self.pos`,
+    /// which only moves past events read whole): built off the hot path.
+    #[cold]
+    fn event_error(&self, fault: EventFault) -> Error {
+        let message = match fault {
+            EventFault::Decode(e) => e.to_string(),
+            EventFault::UnknownId(id) => format!(
+                "unknown event class id {id} in stream class {}",
+                self.trace.streams[self.packet.stream_class].id
+            ),
+            EventFault::NoProgress => "empty event makes no progress".into(),
+        };
+        Error::Packet {
+            path: self.files[self.file_idx].clone(),
+            offset: self.packet.offset,
+            message: format!("event at byte {} of the packet: {message}", self.pos / 8),
+        }
+    }
+
+    /// Decodes the event at `self.pos`.
+    #[inline]
+    fn decode_event(&mut self) -> Result<(), EventFault> {
         let trace = &*self.trace;
         let start = (self.packet.offset - self.buf_off) as usize;
         let len = (self.packet.packet_size / 8) as usize;
@@ -432,36 +474,46 @@ impl StreamReader {
         let at = self.pos;
         r.set_pos(at);
         let stream = &trace.streams[self.packet.stream_class];
+        let bodies = self.bodies;
         self.slots.clear();
         self.state.reset_event();
         let (state, slots) = (&mut self.state, &mut self.slots);
         let frames = &mut self.frames;
-        let event_error = |message: String| Error::Packet {
-            path: self.files[self.file_idx].clone(),
-            offset: self.packet.offset,
-            message: format!("event at byte {} of the packet: {message}", at / 8),
+        let header = match &stream.lttng_header {
+            Some(h) if state.lttng_event_header(h, bodies != Bodies::None, &mut r, slots) => {
+                (0, slots.len() as u32)
+            }
+            _ => decode_scope(state, frames, trace, stream.event_header, &mut r, slots)?,
         };
-        let header = decode_scope(state, frames, trace, stream.event_header, &mut r, slots)
-            .map_err(|e| event_error(e.to_string()))?;
         let body_start = r.pos();
         let id = state.specials[Special::EventId as usize].unwrap_or(0);
-        let index = stream.event_index(id).ok_or_else(|| {
-            event_error(format!(
-                "unknown event class id {id} in stream class {}",
-                stream.id
-            ))
-        })?;
+        let index = stream.event_index(id).ok_or(EventFault::UnknownId(id))?;
         let ev = &stream.events[index];
-        let mut rest = || {
-            Ok::<_, DecodeError>((
+        let needed = bodies.needs(ev.packed);
+        let fixed = ev
+            .fixed_body
+            .filter(|&bits| !needed && r.pos().is_multiple_of(8) && bits <= r.end() - r.pos());
+        let n = slots.len() as u32;
+        let (stream_context, context, fields) = match fixed {
+            Some(bits) => {
+                r.set_pos(r.pos() + bits);
+                ((n, n), (n, n), (n, n))
+            }
+            None if !needed => {
+                let roots = [stream.event_context, ev.context, ev.fields];
+                for root in roots.into_iter().flatten() {
+                    state.skip(&trace.programs, root.prog, &mut r, slots, frames)?;
+                }
+                ((n, n), (n, n), (n, n))
+            }
+            None => (
                 decode_scope(state, frames, trace, stream.event_context, &mut r, slots)?,
                 decode_scope(state, frames, trace, ev.context, &mut r, slots)?,
                 decode_scope(state, frames, trace, ev.fields, &mut r, slots)?,
-            ))
+            ),
         };
-        let (stream_context, context, fields) = rest().map_err(|e| event_error(e.to_string()))?;
         if r.pos() == at {
-            return Err(event_error("empty event makes no progress".into()));
+            return Err(EventFault::NoProgress);
         }
         self.pos = r.pos();
         self.event = EventInfo {
@@ -477,6 +529,20 @@ impl StreamReader {
             body: (body_start, self.pos),
         };
         Ok(())
+    }
+}
+
+/// Why an event could not be read; [`StreamReader::event_error`] makes
+/// the message.
+enum EventFault {
+    Decode(DecodeError),
+    UnknownId(u64),
+    NoProgress,
+}
+
+impl From<DecodeError> for EventFault {
+    fn from(e: DecodeError) -> Self {
+        EventFault::Decode(e)
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use ltt_ctf::body::Bodies;
 use ltt_ctf::compiled::CompiledTrace;
 use ltt_ctf::decode::Slot;
 use ltt_ctf::stream::{EventInfo, Item, PacketInfo, PacketRef, StreamReader};
@@ -190,6 +191,14 @@ impl Feed {
         match self {
             Feed::Direct(r) => Ok(r.next_item()?),
             Feed::Threaded(p) => p.next_item(),
+        }
+    }
+
+    /// Which event bodies to decode; a decoding thread, already running,
+    /// keeps decoding them all.
+    pub fn set_bodies(&mut self, bodies: Bodies) {
+        if let Feed::Direct(r) = self {
+            r.set_bodies(bodies);
         }
     }
 

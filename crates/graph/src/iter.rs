@@ -1,6 +1,8 @@
 //! The message iterator: a lending iterator, so messages borrow decoded
 //! data in place instead of copying it.
 
+use ltt_ctf::body::Bodies;
+
 use crate::message::Message;
 use crate::Error;
 
@@ -17,6 +19,18 @@ pub trait MessageIterator {
     fn current_ns(&self) -> Option<i64> {
         self.current().ns()
     }
+
+    /// Advances, then gives the new message's time: `None` at the end,
+    /// `Some(None)` for a message without time. One call where the muxer
+    /// would make two (both dynamic) per message.
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        Ok(self.advance()?.then(|| self.current_ns()))
+    }
+
+    /// Tells the sources upstream which event bodies the consumer needs
+    /// (see [`Bodies`]). Only iterators that need no bodies themselves
+    /// pass it on: by default it stops here and every body is decoded.
+    fn set_bodies(&mut self, _bodies: Bodies) {}
 }
 
 /// Drains an iterator, calling `f` on every message.
@@ -44,5 +58,14 @@ impl<T: MessageIterator + ?Sized> MessageIterator for Box<T> {
     #[inline]
     fn current_ns(&self) -> Option<i64> {
         (**self).current_ns()
+    }
+
+    #[inline]
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        (**self).advance_timed()
+    }
+
+    fn set_bodies(&mut self, bodies: Bodies) {
+        (**self).set_bodies(bodies)
     }
 }

@@ -6,6 +6,8 @@
 
 use std::cmp::Ordering;
 
+use ltt_ctf::body::Bodies;
+
 use crate::iter::MessageIterator;
 use crate::message::{Message, MessageKind};
 use crate::Error;
@@ -19,6 +21,11 @@ pub struct Muxer {
     times: Vec<Option<i64>>,
     current: Option<usize>,
     last_ns: i64,
+    /// The earliest time of the upstreams other than `current` when all
+    /// of them have one: while the current upstream's next message is
+    /// strictly earlier, it wins without a scan (one stream often leads
+    /// for a long run of events; with two streams, either way).
+    bound: Option<i64>,
 }
 
 impl Muxer {
@@ -30,6 +37,7 @@ impl Muxer {
             times: vec![None; n],
             current: None,
             last_ns: i64::MIN,
+            bound: None,
         }
     }
 }
@@ -37,8 +45,8 @@ impl Muxer {
 impl Muxer {
     /// Advances upstream `i`, dropping it when it ends.
     fn refill(&mut self, i: usize) -> Result<(), Error> {
-        if self.upstreams[i].advance()? {
-            self.times[i] = self.upstreams[i].current_ns();
+        if let Some(t) = self.upstreams[i].advance_timed()? {
+            self.times[i] = t;
         } else {
             self.upstreams.remove(i);
             self.times.remove(i);
@@ -50,8 +58,54 @@ impl Muxer {
 impl MessageIterator for Muxer {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
+            let n = self.upstreams.len();
             self.refill(c)?;
+            // Others' times only change when they are current: the bound
+            // holds while no upstream was added or removed.
+            if self.upstreams.len() == n {
+                if let (Some(t), Some(bound)) = (self.times[c], self.bound) {
+                    if t < bound {
+                        self.current = Some(c);
+                        self.last_ns = t;
+                        return Ok(true);
+                    }
+                    // With two upstreams the bound is the other's time:
+                    // strictly earlier, it goes next, and the current
+                    // one's time becomes the bound (no tie to break).
+                    if t > bound && n == 2 {
+                        self.current = Some(1 - c);
+                        self.last_ns = bound;
+                        self.bound = Some(t);
+                        return Ok(true);
+                    }
+                }
+            }
         }
+        self.pick()
+    }
+
+    fn current(&self) -> Message<'_> {
+        self.upstreams[self.current.expect("advance returned true")].current()
+    }
+
+    fn current_ns(&self) -> Option<i64> {
+        self.upstreams[self.current?].current_ns()
+    }
+
+    /// Ordering looks at headers only (times, classes).
+    fn set_bodies(&mut self, bodies: Bodies) {
+        for u in &mut self.upstreams {
+            u.set_bodies(bodies);
+        }
+    }
+}
+
+impl Muxer {
+    /// Starts the upstreams not yet started, then picks the upstream with
+    /// the earliest message by a scan. Kept out of `advance` so its fast
+    /// paths stay small.
+    #[inline(never)]
+    fn pick(&mut self) -> Result<bool, Error> {
         // Upstreams not yet started, in reverse order so removals keep
         // the remaining indices valid.
         while let Some(i) = self.stale.pop() {
@@ -59,7 +113,13 @@ impl MessageIterator for Muxer {
         }
         let last = self.last_ns;
         let mut best: Option<(usize, i64)> = None;
+        // The earliest time among the upstreams not chosen, valid as a
+        // bound when every upstream has a time (one without follows
+        // `last_ns`).
+        let mut second = i64::MAX;
+        let mut timed = true;
         for (i, t) in self.times.iter().enumerate() {
+            timed &= t.is_some();
             let t = t.unwrap_or(last);
             let better = match best {
                 None => true,
@@ -71,9 +131,15 @@ impl MessageIterator for Muxer {
                 }
             };
             if better {
+                if let Some((_, bt)) = best {
+                    second = second.min(bt);
+                }
                 best = Some((i, t));
+            } else {
+                second = second.min(t);
             }
         }
+        self.bound = timed.then_some(second);
         match best {
             Some((i, t)) => {
                 self.current = Some(i);
@@ -82,14 +148,6 @@ impl MessageIterator for Muxer {
             }
             None => Ok(false),
         }
-    }
-
-    fn current(&self) -> Message<'_> {
-        self.upstreams[self.current.expect("advance returned true")].current()
-    }
-
-    fn current_ns(&self) -> Option<i64> {
-        self.upstreams[self.current?].current_ns()
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ltt_ctf::body::Bodies;
 use ltt_ctf::stream::{Item, PacketRef};
 
 use crate::feed::Feed;
@@ -234,6 +235,9 @@ pub struct CtfStreamIter {
     clock: Option<ClockClass>,
     reader: Feed,
     at: Option<At>,
+    /// Nanoseconds from origin of the current message, computed once on
+    /// advancing (the muxer asks for it right away).
+    ns: Option<i64>,
     queue: VecDeque<At>,
     prev: Previous,
     ended: bool,
@@ -256,6 +260,7 @@ impl CtfStreamIter {
             stream,
             reader,
             at: None,
+            ns: None,
             queue: VecDeque::from([At::StreamBeginning]),
             prev: Previous::default(),
             ended: false,
@@ -331,24 +336,44 @@ impl CtfStreamIter {
     }
 }
 
-impl MessageIterator for CtfStreamIter {
-    fn advance(&mut self) -> Result<bool, Error> {
+impl CtfStreamIter {
+    /// Moves to the next message; `false` at the end.
+    #[inline]
+    fn step(&mut self) -> Result<bool, Error> {
         if let Some(at) = self.queue.pop_front() {
             self.at = Some(at);
+            self.ns = self.message_ns();
             return Ok(true);
         }
         if self.ended {
             self.at = None;
+            self.ns = None;
             return Ok(false);
         }
-        match self.reader.next_item()? {
+        let item = self.reader.next_item()?;
+        if item != Item::Event {
+            self.boundary(item);
+            return Ok(true);
+        }
+        let clock = self.reader.event().clock;
+        self.last_event_clock = clock;
+        self.at = Some(At::Event);
+        self.ns = self
+            .clock
+            .as_ref()
+            .zip(clock)
+            .and_then(|(c, v)| c.ns_from_origin(v));
+        Ok(true)
+    }
+
+    /// Moves to a packet boundary or the stream end: out of `step`, which
+    /// stays small for events.
+    #[inline(never)]
+    fn boundary(&mut self, item: Item) {
+        match item {
             Item::PacketBegin => {
                 self.on_packet();
                 self.at = self.queue.pop_front();
-            }
-            Item::Event => {
-                self.last_event_clock = self.reader.event().clock;
-                self.at = Some(At::Event);
             }
             Item::PacketEnd => {
                 self.packet_end = self.corrected_end();
@@ -359,12 +384,13 @@ impl MessageIterator for CtfStreamIter {
                 self.ended = true;
                 self.at = Some(At::StreamEnd);
             }
+            Item::Event => unreachable!("events are handled by step"),
         }
-        Ok(true)
+        self.ns = self.message_ns();
     }
 
-    #[inline]
-    fn current_ns(&self) -> Option<i64> {
+    /// Nanoseconds from origin of the current message, if it has a time.
+    fn message_ns(&self) -> Option<i64> {
         let clock = self.clock.as_ref()?;
         let p = self.reader.packet();
         let cycles = match self.at? {
@@ -376,11 +402,40 @@ impl MessageIterator for CtfStreamIter {
         }?;
         clock.ns_from_origin(cycles)
     }
+}
+
+impl MessageIterator for CtfStreamIter {
+    fn advance(&mut self) -> Result<bool, Error> {
+        self.step()
+    }
+
+    #[inline]
+    fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
+        Ok(self.step()?.then_some(self.ns))
+    }
+
+    #[inline]
+    fn current_ns(&self) -> Option<i64> {
+        self.ns
+    }
+
+    fn set_bodies(&mut self, bodies: Bodies) {
+        self.reader.set_bodies(bodies);
+    }
 
     fn current(&self) -> Message<'_> {
         let stream = &*self.stream;
+        let at = self.at.expect("advance returned true");
+        if at == At::Event {
+            // The common case first, without the packet lookup.
+            return Message {
+                kind: MessageKind::Event(EventView::new(&self.reader, stream)),
+                stream,
+                clock: self.last_event_clock.filter(|_| self.clock.is_some()),
+            };
+        }
         let p = self.reader.packet();
-        let (kind, clock) = match self.at.expect("advance returned true") {
+        let (kind, clock) = match at {
             At::StreamBeginning => (MessageKind::StreamBeginning, None),
             At::StreamEnd => (MessageKind::StreamEnd, None),
             At::DiscardedEvents(d) => (MessageKind::DiscardedEvents(d), d.begin),
@@ -392,11 +447,7 @@ impl MessageIterator for CtfStreamIter {
                 self.reader.event().clock,
             ),
         };
-        let clock = if stream.clock().is_some() {
-            clock
-        } else {
-            None
-        };
+        let clock = clock.filter(|_| self.clock.is_some());
         Message {
             kind,
             stream,

@@ -17,6 +17,10 @@ pub fn push_g_field(out: &mut Vec<u8>, v: f64, single: bool) {
         v.is_normal()
     };
     if normal && !(v.fract() == 0.0 && v.abs() < 1e6) {
+        if let Some((digits, x)) = dyadic_g_digits(v.abs()) {
+            push_g_digits(out, v < 0.0, digits.as_slice(), x);
+            return;
+        }
         let mut buf = [0u8; 48];
         let n = {
             let mut c = std::io::Cursor::new(&mut buf[..]);
@@ -37,6 +41,63 @@ pub fn push_g_field(out: &mut Vec<u8>, v: f64, single: bool) {
         }
     }
     push_g(out, v);
+}
+
+/// Up to six decimal digits, inline.
+struct Digits {
+    buf: [u8; 6],
+    len: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The `%g` digits and decimal exponent of a positive finite `v` that is
+/// `n / 2^k` for an integer `n` and a small `k` (most trace values: whole
+/// numbers, binary fractions): its exact decimal value is `n * 5^k /
+/// 10^k`, an integer computation, rounded to 6 significant digits with
+/// ties to even as printf does. `None` for other values.
+fn dyadic_g_digits(v: f64) -> Option<(Digits, i32)> {
+    let bits = v.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    if exp == 0 || exp == 0x7ff {
+        return None;
+    }
+    let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let tz = mantissa.trailing_zeros();
+    let (n, e) = (mantissa >> tz, exp - 1075 + tz as i32);
+    // The exact value is m * 10^-k, m an integer below 2^128.
+    let (m, k) = if e >= 0 {
+        (u128::from(n).checked_shl(e as u32).filter(|_| e < 64)?, 0)
+    } else {
+        let k = (-e) as u32;
+        (u128::from(n).checked_mul(5u128.checked_pow(k)?)?, k)
+    };
+    let d = m.checked_ilog10()? + 1;
+    let (mut q, mut x) = (m, d as i32 - 1 - k as i32);
+    if d > 6 {
+        let unit = 10u128.pow(d - 6);
+        let (r, half) = (m % unit, unit / 2);
+        q = m / unit;
+        if r > half || (r == half && q % 2 == 1) {
+            q += 1;
+            if q == 1_000_000 {
+                q = 100_000;
+                x += 1;
+            }
+        }
+    }
+    let mut itoa = itoa::Buffer::new();
+    let text = itoa.format(q as u32).as_bytes();
+    let mut digits = Digits {
+        buf: [0; 6],
+        len: text.len(),
+    };
+    digits.buf[..text.len()].copy_from_slice(text);
+    Some((digits, x))
 }
 
 /// `%g` output for significant `digits` (no trailing zeros needed) and
@@ -183,16 +244,84 @@ pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
-/// Appends an unsigned decimal.
+/// Appends a terminal color code: nothing without colors, and then no
+/// `memcpy` call either (for an empty slice it is still made).
+#[inline(always)]
+pub fn push_code(out: &mut Vec<u8>, code: &str) {
+    if !code.is_empty() {
+        out.extend_from_slice(code.as_bytes());
+    }
+}
+
+/// Appends an unsigned decimal. The digits are written into a fixed-size
+/// block that is appended whole then cut to length: a length-dependent
+/// copy would be a `memcpy` call, as costly as the formatting.
 #[inline]
-pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    // Digits from the bit length (log10(2) ~ 1233/4096), corrected by
+    // one comparison: `ilog10` is a loop.
+    const POW10: [u64; 20] = {
+        let mut p = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            p[i] = p[i - 1] * 10;
+            i += 1;
+        }
+        p
+    };
+    let t = (((64 - (v | 1).leading_zeros()) * 1233) >> 12) as usize;
+    let n = t + 1 - usize::from((v | 1) < POW10[t]);
+    let mut buf = [0u8; 20];
+    let mut i = n;
+    while v >= 100 {
+        let r = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[r..r + 2]);
+    }
+    if v >= 10 {
+        let r = v as usize * 2;
+        buf[..2].copy_from_slice(&PAIRS[r..r + 2]);
+    } else {
+        buf[0] = b'0' + v as u8;
+    }
+    let len = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(len + n);
 }
 
 /// Appends a signed decimal.
 #[inline]
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// Appends `0x` and `v` in upper-case hexadecimal (`%#llX`, but `0x0`
+/// for zero), without the formatting machinery.
+#[inline]
+fn push_hex(out: &mut Vec<u8>, mut v: u64) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut buf = [0u8; 18];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = HEX[(v & 15) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 2;
+    buf[i..i + 2].copy_from_slice(b"0x");
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Appends `raw` (the field's bits, sign-extended when signed) in the
@@ -215,7 +344,7 @@ pub fn push_int(out: &mut Vec<u8>, raw: u64, signed: bool, size: u32, base: Disp
                     v &= (1u64 << rounded) - 1;
                 }
             }
-            let _ = write!(out, "0x{v:X}");
+            push_hex(out, v);
         }
         DisplayBase::Octal => {
             let mut v = raw;
@@ -284,6 +413,62 @@ mod tests {
                 push_g(&mut exact, v);
                 assert_eq!(fast, exact, "{v:e} single={single}");
             }
+        }
+    }
+
+    /// Binary fractions and large whole numbers (the exact integer path)
+    /// print as the exact formatting does, ties to even included.
+    #[test]
+    fn dyadic_values_match_exact_formatting() {
+        let mut rng = 0x0fed_cba9_8765_4321u64;
+        for i in 0..200_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let k = (rng % 40) as i32;
+            let n = (rng >> 16) % [1 << 10, 1 << 24, 1 << 53][(i % 3) as usize];
+            let v = n as f64 / 2f64.powi(k) * if rng & 1 == 0 { 1.0 } else { -1.0 };
+            let big = (rng >> 11) as f64 * 2f64.powi((rng % 20) as i32);
+            for (v, single) in [(v, false), (v as f32 as f64, true), (big, false)] {
+                let (mut fast, mut exact) = (Vec::new(), Vec::new());
+                push_g_field(&mut fast, v, single);
+                push_g(&mut exact, v);
+                assert_eq!(fast, exact, "{v:e} single={single}");
+            }
+        }
+        let mut o = Vec::new();
+        push_g_field(&mut o, 1252.125, false);
+        assert_eq!(o, b"1252.12");
+    }
+
+    #[test]
+    fn decimals() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut values = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, i64::MAX as u64];
+        for _ in 0..10_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push(rng >> (rng % 64));
+        }
+        for v in values {
+            let mut o = b"x".to_vec();
+            push_u64(&mut o, v);
+            assert_eq!(o, format!("x{v}").as_bytes());
+            for s in [v as i64, i64::MIN, -(v as i64 % 1000)] {
+                let mut o = Vec::new();
+                push_i64(&mut o, s);
+                assert_eq!(o, s.to_string().as_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn hex() {
+        for v in [0u64, 1, 0xABC, u64::MAX, 0x7F03] {
+            let mut o = Vec::new();
+            push_int(&mut o, v, false, 64, DisplayBase::Hexadecimal);
+            assert_eq!(o, format!("0x{v:X}").as_bytes());
         }
     }
 

@@ -223,6 +223,7 @@ pub fn large_event_header(clock: &str) -> StructType {
 /// Appends an LTTng large event header (packed, little-endian): `u16 id` +
 /// `u32` low timestamp bits (6 bytes), or, when `extended` (or the id needs
 /// it), `u16 65535` + `u32 id` + `u64 timestamp` (14 bytes).
+#[inline]
 pub fn encode_large_header(w: &mut BitWriter, id: u64, timestamp: u64, extended: bool) {
     let le = ByteOrder::Little;
     w.align(8);
@@ -231,8 +232,12 @@ pub fn encode_large_header(w: &mut BitWriter, id: u64, timestamp: u64, extended:
         w.write_uint(id, 32, le);
         w.write_uint(timestamp, 64, le);
     } else {
-        w.write_uint(id, 16, le);
-        w.write_uint(timestamp, 32, le);
+        // One 6-byte copy: the 16-bit id then the 32-bit time, both
+        // little-endian, right after the byte alignment above.
+        let mut b = [0u8; 6];
+        b[..2].copy_from_slice(&(id as u16).to_le_bytes());
+        b[2..].copy_from_slice(&(timestamp as u32).to_le_bytes());
+        w.write_bytes(&b);
     }
 }
 
@@ -291,6 +296,7 @@ impl HeaderState {
 
     /// Encodes a large header for `id` at `timestamp`, choosing the form by
     /// the rule; returns whether it was extended.
+    #[inline]
     pub fn write_large(&mut self, w: &mut BitWriter, id: u64, timestamp: u64) -> bool {
         let extended = self.needs_extended(id, timestamp, LARGE_EXTENDED_ID);
         encode_large_header(w, id, timestamp, extended);

@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use ltt_ctf::body::Bodies;
+
 use crate::message::{Message, MessageKind};
 use crate::sink::Sink;
 use crate::Error;
@@ -80,6 +82,10 @@ impl<W: Write> Sink for Counter<W> {
             writeln!(self.out)?;
         }
         Ok(())
+    }
+
+    fn bodies(&self) -> Bodies {
+        Bodies::None
     }
 
     fn finish(&mut self) -> Result<(), Error> {

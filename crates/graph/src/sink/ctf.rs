@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ltt_ctf::body::Bodies;
 use ltt_ctf::compiled::CompiledTrace;
 use ltt_ctf::decode::Slot;
 use ltt_ctf::encode::{skip_slots, Encoder};
@@ -31,9 +32,6 @@ struct OutTrace {
 /// One output stream.
 struct OutStream {
     writer: StreamWriter,
-    /// Per event class (index in the compiled stream): whether its
-    /// contexts and payload only use alignments of at most a byte.
-    packed: Vec<bool>,
     /// LTTng's short/full timestamp decision for the large header.
     header: HeaderState,
     /// Registers for sequence lengths while re-encoding.
@@ -120,7 +118,6 @@ impl CtfSink {
         self.streams.push((
             stream as *const StreamInfo,
             OutStream {
-                packed: packed_events(stream),
                 writer,
                 header: HeaderState::new(),
                 encoder: Encoder::new(&stream.trace.compiled.layout),
@@ -131,52 +128,29 @@ impl CtfSink {
         Ok(())
     }
 
+    /// The output of `stream`: the last one used (inlined: twice per
+    /// event), else found or opened.
+    #[inline]
     fn out(&mut self, stream: &StreamInfo) -> Result<&mut OutStream, Error> {
         let key = stream as *const StreamInfo;
         if self.streams.get(self.last).is_none_or(|(k, _)| *k != key) {
-            self.last = match self.streams.iter().position(|(k, _)| *k == key) {
-                Some(i) => i,
-                None => {
-                    self.open_stream(stream)?;
-                    self.streams.len() - 1
-                }
-            };
+            self.switch_to(stream)?;
         }
         Ok(&mut self.streams[self.last].1)
     }
-}
 
-/// For each event class of `stream`: whether its stream event context,
-/// event context and payload align nothing beyond a byte.
-fn packed_events(stream: &StreamInfo) -> Vec<bool> {
-    let m = &stream.trace.compiled.metadata;
-    let common = stream.stream_class().event_context.as_ref();
-    stream
-        .compiled()
-        .events
-        .iter()
-        .map(|ce| {
-            let ec = &m.events[ce.class];
-            [common, ec.context.as_ref(), ec.fields.as_ref()]
-                .into_iter()
-                .flatten()
-                .all(|s| s.min_align <= 8 && s.members.iter().all(|mb| max_align(&mb.ty) <= 8))
-        })
-        .collect()
-}
-
-/// The largest alignment anywhere inside a field type.
-fn max_align(ty: &FieldType) -> u32 {
-    match ty {
-        FieldType::Struct(s) => s
-            .members
-            .iter()
-            .map(|m| max_align(&m.ty))
-            .fold(s.min_align, u32::max),
-        FieldType::Variant(v) => v.options.iter().map(|m| max_align(&m.ty)).fold(1, u32::max),
-        FieldType::Array(a) => max_align(&a.element),
-        FieldType::Sequence(q) => max_align(&q.element),
-        other => other.align(),
+    /// Makes `stream`'s output the last one used, opening it if needed.
+    #[cold]
+    fn switch_to(&mut self, stream: &StreamInfo) -> Result<(), Error> {
+        let key = stream as *const StreamInfo;
+        self.last = match self.streams.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.open_stream(stream)?;
+                self.streams.len() - 1
+            }
+        };
+        Ok(())
     }
 }
 
@@ -310,15 +284,16 @@ impl CtfSink {
         let out = self.out(stream)?;
         let enc = &mut out.encoder;
         let bo = compiled.metadata.trace.byte_order;
+        let ce = ev.compiled();
         let w = out.writer.event_writer();
         match clock {
             Some(c) if large_header(&compiled.metadata) => {
-                out.header.write_large(w, ev.class().id, c);
+                out.header.write_large(w, ce.id, c);
                 out.last_clock = c;
             }
             _ => {
                 w.align(8);
-                w.write_uint(ev.class().id, 64, bo);
+                w.write_uint(ce.id, 64, bo);
                 if let Some(c) = clock {
                     w.write_uint(c, 64, bo);
                     out.last_clock = c;
@@ -328,14 +303,14 @@ impl CtfSink {
         // Packed layouts (no alignment above a byte) keep every field's
         // position relative to the byte-aligned body: copy it as is.
         let (b0, b1) = ev.body();
-        if b0 % 8 == 0 && b1 % 8 == 0 && out.packed.get(ev.index()).copied().unwrap_or(false) {
+        if b0 % 8 == 0 && b1 % 8 == 0 && ce.packed {
             w.write_bytes(&ev.bytes()[(b0 / 8) as usize..(b1 / 8) as usize]);
             return Ok(());
         }
         let scopes = [
             (stream_c.event_context, ev.scopes().stream_context),
-            (ev.compiled().context, ev.scopes().context),
-            (ev.compiled().fields, ev.scopes().fields),
+            (ce.context, ev.scopes().context),
+            (ce.fields, ev.scopes().fields),
         ];
         for (root, range) in scopes {
             if let Some(root) = root {
@@ -356,6 +331,11 @@ impl CtfSink {
 }
 
 impl Sink for CtfSink {
+    /// Packed bodies are copied as bytes.
+    fn bodies(&self) -> Bodies {
+        Bodies::Unpacked
+    }
+
     fn consume(&mut self, msg: &Message<'_>) -> Result<(), Error> {
         match &msg.kind {
             MessageKind::StreamBeginning => {

@@ -5,6 +5,8 @@ pub mod ctf;
 pub mod details;
 pub mod pretty;
 
+use ltt_ctf::body::Bodies;
+
 use crate::iter::MessageIterator;
 use crate::message::Message;
 use crate::Error;
@@ -13,6 +15,17 @@ use crate::Error;
 pub trait Sink {
     /// Consumes one message.
     fn consume(&mut self, msg: &Message<'_>) -> Result<(), Error>;
+
+    /// Which event bodies (contexts and payload) the sink reads.
+    fn bodies(&self) -> Bodies {
+        Bodies::All
+    }
+
+    /// Whether the sink looks at messages at all: when not, the graph
+    /// only advances upstream, without building each message for it.
+    fn reads_messages(&self) -> bool {
+        true
+    }
 
     /// Called once after the last message.
     fn finish(&mut self) -> Result<(), Error> {
@@ -29,15 +42,27 @@ impl Sink for Dummy {
     fn consume(&mut self, _msg: &Message<'_>) -> Result<(), Error> {
         Ok(())
     }
+
+    fn bodies(&self) -> Bodies {
+        Bodies::None
+    }
+
+    fn reads_messages(&self) -> bool {
+        false
+    }
 }
 
 /// Runs a graph: pulls every message from `it` into `sink`. The sink is
 /// finished (its output flushed) even when reading fails midway, so what
 /// was read before a corrupt packet is not lost.
 pub fn run(it: &mut dyn MessageIterator, sink: &mut dyn Sink) -> Result<(), Error> {
+    it.set_bodies(sink.bodies());
+    let reads = sink.reads_messages();
     let mut pump = || -> Result<(), Error> {
         while it.advance()? {
-            sink.consume(&it.current())?;
+            if reads {
+                sink.consume(&it.current())?;
+            }
         }
         Ok(())
     };

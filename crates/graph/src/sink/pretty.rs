@@ -11,7 +11,7 @@ use crate::color::Colors;
 use crate::ir::FieldClass;
 use crate::message::{Discarded, EventView, Message, MessageKind, StreamInfo, TraceInfo};
 use crate::sink::Sink;
-use crate::text::{push_escaped, push_g_field, push_i64, push_int, push_u64};
+use crate::text::{push_code, push_escaped, push_g_field, push_i64, push_int, push_u64};
 use crate::timefmt;
 use crate::Error;
 
@@ -118,18 +118,16 @@ impl<W: Write> Pretty<W> {
     }
 
     fn name_equal(&mut self, name: &str) {
-        let c = self.opts.colors;
-        self.line.extend_from_slice(c.name.as_bytes());
+        push_code(&mut self.line, self.opts.colors.name);
         self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(c.reset.as_bytes());
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line.extend_from_slice(b" = ");
     }
 
     fn field_name_equal(&mut self, name: &str) {
-        let c = self.opts.colors;
-        self.line.extend_from_slice(c.field_name.as_bytes());
+        push_code(&mut self.line, self.opts.colors.field_name);
         self.line.extend_from_slice(name.as_bytes());
-        self.line.extend_from_slice(c.reset.as_bytes());
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line.extend_from_slice(b" = ");
     }
 
@@ -208,8 +206,7 @@ impl<W: Write> Pretty<W> {
         } else {
             self.line.push(b'[');
         }
-        let colors = self.opts.colors;
-        self.line.extend_from_slice(colors.timestamp.as_bytes());
+        push_code(&mut self.line, self.opts.colors.timestamp);
         if self.opts.clock_cycles {
             let cycles = msg.clock.unwrap_or(0);
             push_padded(&mut self.line, cycles, 20);
@@ -220,7 +217,7 @@ impl<W: Write> Pretty<W> {
         } else {
             self.timestamp_wall(msg.ns(), true);
         }
-        self.line.extend_from_slice(colors.reset.as_bytes());
+        push_code(&mut self.line, self.opts.colors.reset);
         if !names {
             self.line.extend_from_slice(b"] ");
         }
@@ -362,10 +359,9 @@ impl<W: Write> Pretty<W> {
         if names {
             self.name_equal("name");
         }
-        let colors = self.opts.colors;
-        self.line.extend_from_slice(colors.event_name.as_bytes());
+        push_code(&mut self.line, self.opts.colors.event_name);
         self.line.extend_from_slice(ev.class().name.as_bytes());
-        self.line.extend_from_slice(colors.reset.as_bytes());
+        push_code(&mut self.line, self.opts.colors.reset);
         self.line
             .extend_from_slice(if names { b", " } else { b": " });
     }
@@ -388,17 +384,27 @@ impl<W: Write> Pretty<W> {
         self.field(fc, slots, &mut i, ev.bytes(), names);
     }
 
+    /// Appends a field of any class.
     fn field(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8], names: bool) {
+        if !self.scalar(fc, slots, i, bytes) {
+            self.compound(fc, slots, i, bytes, names);
+        }
+    }
+
+    /// Appends a field of a scalar class (integer, enumeration, float,
+    /// string); `false` for the others. Inlined into the loops over
+    /// members and elements, so most fields cost no recursive call.
+    #[inline(always)]
+    fn scalar(&mut self, fc: &FieldClass, slots: &[Slot], i: &mut usize, bytes: &[u8]) -> bool {
         let slot = slots.get(*i).copied();
-        let colors = self.opts.colors;
         match fc {
             FieldClass::Int {
                 signed, size, base, ..
             } => {
                 *i += 1;
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, self.opts.colors.number);
                 push_int(&mut self.line, raw(slot), *signed, *size, *base);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, self.opts.colors.reset);
             }
             FieldClass::Enum {
                 signed,
@@ -417,44 +423,60 @@ impl<W: Write> Pretty<W> {
                         if n > 0 {
                             self.line.extend_from_slice(b", ");
                         }
-                        self.line.extend_from_slice(colors.enum_label.as_bytes());
+                        push_code(&mut self.line, self.opts.colors.enum_label);
                         push_escaped(&mut self.line, m.label.as_bytes());
-                        self.line.extend_from_slice(colors.reset.as_bytes());
+                        push_code(&mut self.line, self.opts.colors.reset);
                         n += 1;
                     }
                 }
                 if n == 0 {
-                    self.line.extend_from_slice(colors.unknown.as_bytes());
+                    push_code(&mut self.line, self.opts.colors.unknown);
                     self.line.extend_from_slice(b"<unknown>");
-                    self.line.extend_from_slice(colors.reset.as_bytes());
+                    push_code(&mut self.line, self.opts.colors.reset);
                 }
                 self.line.extend_from_slice(b" : container = ");
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, self.opts.colors.number);
                 push_int(&mut self.line, v, *signed, *size, *base);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, self.opts.colors.reset);
                 self.line.extend_from_slice(b" )");
             }
             FieldClass::Float { double } => {
                 *i += 1;
-                self.line.extend_from_slice(colors.number.as_bytes());
+                push_code(&mut self.line, self.opts.colors.number);
                 let v = if let Some(Slot::Float(f)) = slot {
                     f
                 } else {
                     0.0
                 };
                 push_g_field(&mut self.line, v, !*double);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, self.opts.colors.reset);
             }
             FieldClass::String => {
                 *i += 1;
-                self.line.extend_from_slice(colors.string.as_bytes());
+                push_code(&mut self.line, self.opts.colors.string);
                 let s = match slot {
                     Some(Slot::Str { off, len }) => &bytes[off as usize..(off + len) as usize],
                     _ => &[][..],
                 };
                 push_escaped(&mut self.line, s);
-                self.line.extend_from_slice(colors.reset.as_bytes());
+                push_code(&mut self.line, self.opts.colors.reset);
             }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends a field of a compound class (structure, array, variant).
+    fn compound(
+        &mut self,
+        fc: &FieldClass,
+        slots: &[Slot],
+        i: &mut usize,
+        bytes: &[u8],
+        names: bool,
+    ) {
+        let slot = slots.get(*i).copied();
+        match fc {
             FieldClass::Struct { members, .. } => {
                 self.line.push(b'{');
                 let mut printed = 0;
@@ -463,12 +485,17 @@ impl<W: Write> Pretty<W> {
                         crate::ir::skip(m, slots, i);
                         continue;
                     }
-                    self.line
-                        .extend_from_slice(if printed > 0 { b", " } else { b" " });
+                    // Two pushes: a slice of either length would be a memcpy call.
+                    if printed > 0 {
+                        self.line.push(b',');
+                    }
+                    self.line.push(b' ');
                     if names {
                         self.field_name_equal(name);
                     }
-                    self.field(m, slots, i, bytes, names);
+                    if !self.scalar(m, slots, i, bytes) {
+                        self.compound(m, slots, i, bytes, names);
+                    }
                     printed += 1;
                 }
                 self.line.extend_from_slice(b" }");
@@ -478,14 +505,19 @@ impl<W: Write> Pretty<W> {
                 let n = if let Some(Slot::Len(n)) = slot { n } else { 0 };
                 self.line.push(b'[');
                 for k in 0..n {
-                    self.line
-                        .extend_from_slice(if k > 0 { b", " } else { b" " });
+                    // Two pushes: a slice of either length would be a memcpy call.
+                    if k > 0 {
+                        self.line.push(b',');
+                    }
+                    self.line.push(b' ');
                     if names {
                         self.line.push(b'[');
                         push_u64(&mut self.line, k);
                         self.line.extend_from_slice(b"] = ");
                     }
-                    self.field(element, slots, i, bytes, names);
+                    if !self.scalar(element, slots, i, bytes) {
+                        self.compound(element, slots, i, bytes, names);
+                    }
                 }
                 self.line.extend_from_slice(b" ]");
             }
@@ -501,6 +533,10 @@ impl<W: Write> Pretty<W> {
                     self.field(o, slots, i, bytes, names);
                 }
                 self.line.extend_from_slice(b" }");
+            }
+            // Scalars: `field` and the loops print them before calling.
+            _ => {
+                self.scalar(fc, slots, i, bytes);
             }
         }
     }
