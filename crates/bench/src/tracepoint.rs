@@ -34,7 +34,8 @@ For payloads empty, one-int, all-types and tracing (Rust `tracing` events
 through the layer; ltt only), on 1 and 2 threads: ns/event of
 ltt-demo (alone, and under `ltt record`) against the same events in a C
 program using LTTng-UST (no session, and a session enabling the event),
-same channel configuration (4 x 1 MiB sub-buffers per CPU, discard mode).
+same channel configuration (4 x 1 MiB sub-buffers per CPU, discard mode)
+and the same contexts (vpid, vtid, procname: what `ltt record` records).
 Wall time (around the loop) and CPU time per event, discarded events.
 Prints a table, then one line of JSON with ratios ltt/LTTng.
 
@@ -568,6 +569,19 @@ impl LttngSide {
                 event.extend(["--filter", f]);
             }
             self.env.lttng(&event)?;
+            // The contexts every `ltt record` event carries: the same
+            // record on both sides.
+            self.env.lttng(&[
+                "add-context",
+                "--userspace",
+                "--session",
+                &session,
+                "--channel",
+                "bench",
+                "--type=vpid",
+                "--type=vtid",
+                "--type=procname",
+            ])?;
             self.env.lttng(&["start", &session])?;
             let raw = self.run_app(payload, threads, iterations)?;
             // `stop` waits until the consumer has written everything out.
