@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use ltt_sessiond::control::{self, ChannelSpec, Client, Reply, Request, SessionInfo};
+use ltt_sessiond::control::{self, ChannelSpec, Client, ProcessAttr, Reply, Request, SessionInfo};
 use ltt_sessiond::rules::{parse_loglevel, EventRule, LogLevelRule, LOGLEVEL_NAMES};
 
 use crate::record::parse_size;
@@ -113,6 +113,10 @@ pub enum SessionCommand {
     },
     /// Show the current session.
     Status,
+    /// Record only the processes with these ids (vpid, vuid, vgid).
+    Track(Track),
+    /// Stop recording the processes with these ids.
+    Untrack(Track),
     /// Save sessions' configuration (to ~/.ltt/sessions/NAME.json).
     Save {
         name: Option<String>,
@@ -183,6 +187,28 @@ pub struct EnableChannel {
     tracefile_count: Option<u32>,
     /// Channel name.
     name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct Track {
+    #[command(flatten)]
+    domain: Domain,
+    /// Session (default: the current one).
+    #[arg(short, long, value_name = "NAME")]
+    session: Option<String>,
+    /// Every value of the given attributes (track: all processes again;
+    /// untrack: none).
+    #[arg(short, long)]
+    all: bool,
+    /// Process ids (in the app's PID namespace), comma-separated.
+    #[arg(long, value_name = "PID", value_delimiter = ',', num_args = 0..)]
+    vpid: Option<Vec<u32>>,
+    /// User ids, comma-separated.
+    #[arg(long, value_name = "UID", value_delimiter = ',', num_args = 0..)]
+    vuid: Option<Vec<u32>>,
+    /// Group ids, comma-separated.
+    #[arg(long, value_name = "GID", value_delimiter = ',', num_args = 0..)]
+    vgid: Option<Vec<u32>>,
 }
 
 #[derive(Args, Debug)]
@@ -308,6 +334,8 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
                 types,
             }
         }
+        SessionCommand::Track(t) => return track(t, true),
+        SessionCommand::Untrack(t) => return track(t, false),
         SessionCommand::Start { name } => Request::Start { session: name },
         SessionCommand::Stop { name } => Request::Stop { session: name },
         SessionCommand::List { name, userspace } => match (name, userspace) {
@@ -338,6 +366,34 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
         },
     };
     print(call(req)?)
+}
+
+fn track(t: Track, track: bool) -> Result<()> {
+    t.domain.check()?;
+    let attrs = [
+        (ProcessAttr::Vpid, t.vpid),
+        (ProcessAttr::Vuid, t.vuid),
+        (ProcessAttr::Vgid, t.vgid),
+    ];
+    let mut any = false;
+    for (attr, values) in attrs {
+        let Some(values) = values else { continue };
+        any = true;
+        if values.is_empty() && !t.all {
+            bail!("--{} needs values, or --all", attr.name());
+        }
+        print(call(Request::Track {
+            session: t.session.clone(),
+            attr,
+            values,
+            all: t.all,
+            track,
+        })?)?;
+    }
+    if !any {
+        bail!("say which processes: --vpid, --vuid or --vgid (with values or --all)");
+    }
+    Ok(())
 }
 
 fn enable_channel(c: EnableChannel) -> Result<Request> {
@@ -433,6 +489,18 @@ fn print_session(s: &SessionInfo) {
     let state = if s.active { "active" } else { "inactive" };
     println!("Tracing session {}: [{state}]", s.name);
     println!("    Trace output: {}\n", s.output.display());
+    let shown = |set: &Option<Vec<u32>>| match set {
+        None => "all".to_string(),
+        Some(v) if v.is_empty() => "none".to_string(),
+        Some(v) => v.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+    };
+    let t = &s.trackers;
+    println!(
+        "    Tracked processes: vpid {}; vuid {}; vgid {}\n",
+        shown(&t.vpid),
+        shown(&t.vuid),
+        shown(&t.vgid)
+    );
     if s.channels.is_empty() {
         return;
     }

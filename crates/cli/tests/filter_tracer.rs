@@ -134,7 +134,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
             .unwrap_or_else(|e| panic!("{name}: {e}")),
         );
         let target = Arc::new(Target::PerUid(rec.clone()));
-        hub.activate(target.clone()).unwrap();
+        hub.activate(target.clone(), Default::default()).unwrap();
         for e in &events {
             ltt_ust::tracepoint!(lab::filt(
                 e.i, e.arr, &e.seq, e.a, e.b, e.flags, e.neg, e.d, &e.name

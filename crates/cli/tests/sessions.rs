@@ -793,3 +793,54 @@ fn a_terminated_daemon_finishes_every_trace() {
     // Stopped and flushed on the way out: every event is there.
     assert_eq!(events(&h.ltt(&["view", out.to_str().unwrap()])).len(), 300);
 }
+
+#[test]
+fn trackers_choose_the_processes_recorded() {
+    let h = Home::new("trackers");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "tr", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["add-context", "-u", "-t", "vpid"]);
+    // Two slow apps; only the second one's pid is tracked at first.
+    let args = [
+        "--iterations",
+        "4000",
+        "--interval-us",
+        "1000",
+        "--payload",
+        "one-int",
+    ];
+    let a = h.demo(&args);
+    let b = h.demo(&args);
+    let (pid_a, pid_b) = (a.id(), b.id());
+    h.wait_registered(pid_a);
+    h.wait_registered(pid_b);
+    h.ltt(&["track", "-u", "--vpid", &pid_b.to_string()]);
+    assert!(h.ltt(&["status"]).contains(&format!("vpid {pid_b};")));
+    h.ltt(&["start"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Every pid again, while tracing: the first app joins.
+    h.ltt(&["track", "-u", "--all", "--vpid"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // No user at all: both stop, while they still run.
+    h.ltt(&["untrack", "-u", "--all", "--vuid"]);
+    assert!(h.ltt(&["status"]).contains("vuid none;"));
+    std::thread::sleep(Duration::from_millis(300));
+    h.ltt(&["stop"]);
+    let view = h.ltt(&["view"]);
+    let count = |pid: u32| {
+        events(&view)
+            .iter()
+            .filter(|l| field(l, "vpid") == pid as i64)
+            .count()
+    };
+    let (from_a, from_b) = (count(pid_a), count(pid_b));
+    // b traced for about 1 s, a for about 0.5 s, neither for its whole run.
+    assert!(from_a > 0 && from_b > from_a, "a: {from_a}, b: {from_b}");
+    assert!(from_b < 3000, "b was recorded after untrack: {from_b}");
+    h.ltt_fails(&["untrack", "-u", "--vpid", "1"], "every vpid is tracked");
+    h.ltt_fails(&["track", "-u"], "--vpid, --vuid or --vgid");
+    wait_ok(a);
+    wait_ok(b);
+    h.ltt(&["destroy"]);
+}

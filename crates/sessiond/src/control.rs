@@ -71,6 +71,95 @@ pub struct ChannelInfo {
     pub contexts: Vec<String>,
 }
 
+/// Which processes a session records (`ltt track`/`untrack`): for each
+/// attribute, the values tracked, or `None` for all of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trackers {
+    #[serde(default)]
+    pub vpid: Option<Vec<u32>>,
+    #[serde(default)]
+    pub vuid: Option<Vec<u32>>,
+    #[serde(default)]
+    pub vgid: Option<Vec<u32>>,
+}
+
+/// A process attribute that trackers select on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessAttr {
+    Vpid,
+    Vuid,
+    Vgid,
+}
+
+impl ProcessAttr {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessAttr::Vpid => "vpid",
+            ProcessAttr::Vuid => "vuid",
+            ProcessAttr::Vgid => "vgid",
+        }
+    }
+}
+
+impl Trackers {
+    /// Whether a process with these ids is recorded.
+    pub fn allows(&self, pid: u32, uid: u32, gid: u32) -> bool {
+        let ok = |set: &Option<Vec<u32>>, v| set.as_ref().is_none_or(|s| s.contains(&v));
+        ok(&self.vpid, pid) && ok(&self.vuid, uid) && ok(&self.vgid, gid)
+    }
+
+    pub fn set_mut(&mut self, attr: ProcessAttr) -> &mut Option<Vec<u32>> {
+        match attr {
+            ProcessAttr::Vpid => &mut self.vpid,
+            ProcessAttr::Vuid => &mut self.vuid,
+            ProcessAttr::Vgid => &mut self.vgid,
+        }
+    }
+
+    /// `track` (add `values`, or all with `all`) or `untrack` (remove
+    /// them, or all). Tracking a value in a "track all" set first empties
+    /// it, as LTTng does.
+    pub fn change(
+        &mut self,
+        attr: ProcessAttr,
+        values: &[u32],
+        all: bool,
+        track: bool,
+    ) -> Result<(), String> {
+        let set = self.set_mut(attr);
+        match (track, all) {
+            (true, true) => *set = None,
+            (false, true) => *set = Some(Vec::new()),
+            (true, false) => {
+                let s = set.get_or_insert_with(Vec::new);
+                for v in values {
+                    if !s.contains(v) {
+                        s.push(*v);
+                    }
+                }
+                s.sort_unstable();
+            }
+            (false, false) => {
+                let Some(s) = set.as_mut() else {
+                    return Err(format!(
+                        "every {} is tracked: `untrack --all --{}` first",
+                        attr.name(),
+                        attr.name()
+                    ));
+                };
+                for v in values {
+                    let Some(i) = s.iter().position(|x| x == v) else {
+                        return Err(format!("{} {v} is not tracked", attr.name()));
+                    };
+                    s.remove(i);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A session as `ltt list NAME` shows it (and as `ltt save` stores it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
@@ -78,6 +167,8 @@ pub struct SessionInfo {
     pub output: PathBuf,
     pub active: bool,
     pub channels: Vec<ChannelInfo>,
+    #[serde(default)]
+    pub trackers: Trackers,
     /// Figures of the last stop, if any.
     #[serde(default)]
     pub recorded: Option<u64>,
@@ -145,6 +236,14 @@ pub enum Request {
         session: Option<String>,
     },
     ListApps,
+    /// `track` / `untrack`.
+    Track {
+        session: Option<String>,
+        attr: ProcessAttr,
+        values: Vec<u32>,
+        all: bool,
+        track: bool,
+    },
     Save {
         session: Option<String>,
         all: bool,
@@ -289,6 +388,22 @@ pub fn read_line(r: &mut impl BufRead) -> std::io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trackers_follow_lttng() {
+        let mut t = Trackers::default();
+        assert!(t.allows(1, 2, 3));
+        t.change(ProcessAttr::Vpid, &[5, 4], false, true).unwrap();
+        assert_eq!(t.vpid, Some(vec![4, 5]));
+        assert!(t.allows(4, 0, 0) && !t.allows(6, 0, 0));
+        t.change(ProcessAttr::Vpid, &[4], false, false).unwrap();
+        assert!(t.change(ProcessAttr::Vpid, &[9], false, false).is_err());
+        t.change(ProcessAttr::Vuid, &[], true, false).unwrap();
+        assert!(!t.allows(5, 0, 0));
+        assert!(t.change(ProcessAttr::Vgid, &[1], false, false).is_err());
+        t.change(ProcessAttr::Vuid, &[], true, true).unwrap();
+        assert!(t.allows(5, 0, 0));
+    }
 
     #[test]
     fn requests_round_trip_and_bad_lines_are_refused() {

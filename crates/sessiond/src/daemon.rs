@@ -200,6 +200,35 @@ impl Daemon {
                 force,
             } => self.save(session, all, output, force),
             Request::Load { name, input, force } => self.load(name, input, force),
+            Request::Track {
+                session,
+                attr,
+                values,
+                all,
+                track,
+            } => {
+                let mut s = self.lock();
+                let sess = s.find(session.as_deref())?;
+                sess.info.trackers.change(attr, &values, all, track)?;
+                if let (Some(rec), true) = (&sess.recording, sess.info.active) {
+                    self.hub.track(rec, sess.info.trackers.clone());
+                }
+                let verb = if track { "tracking" } else { "untracking" };
+                let what = if all {
+                    "all".to_string()
+                } else {
+                    values
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                done(format!(
+                    "ust {}s {what}: {verb} in session {}",
+                    attr.name(),
+                    sess.info.name
+                ))
+            }
         }
     }
 
@@ -224,6 +253,7 @@ impl Daemon {
                 output,
                 active: false,
                 channels: Vec::new(),
+                trackers: Default::default(),
                 recorded: None,
                 discarded: None,
             },
@@ -473,7 +503,7 @@ impl Daemon {
             }
         };
         self.hub
-            .activate(rec)
+            .activate(rec, sess.info.trackers.clone())
             .map_err(|e| format!("session {name} cannot start: {e}"))?;
         sess.info.active = true;
         done(format!("Tracing started for session {name}"))

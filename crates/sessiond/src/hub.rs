@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use ltt_ust::proto::{self, EventIds, WireEvent, MAX_SLOTS};
 
+use crate::control::Trackers;
 use crate::recording::Recording;
 use crate::target::Target;
 
@@ -33,6 +34,7 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct AppInfo {
     pub pid: u32,
     pub uid: u32,
+    pub gid: u32,
     pub procname: String,
 }
 
@@ -60,8 +62,9 @@ struct App {
 #[derive(Default)]
 struct State {
     apps: Vec<App>,
-    /// The tracing sessions, by slot.
+    /// The tracing sessions, by slot, with the processes each records.
     active: [Option<Arc<Target>>; MAX_SLOTS],
+    trackers: [Trackers; MAX_SLOTS],
     next_sync: u32,
 }
 
@@ -69,6 +72,12 @@ impl State {
     fn slots(&self) -> Vec<(usize, Arc<Target>)> {
         let active = self.active.iter().enumerate();
         active.filter_map(|(i, t)| Some((i, t.clone()?))).collect()
+    }
+}
+
+impl App {
+    fn tracked_by(&self, trackers: &Trackers) -> bool {
+        trackers.allows(self.info.pid, self.info.uid, self.info.gid)
     }
 }
 
@@ -173,17 +182,38 @@ impl Hub {
     /// Make every app write into `target` too (a free session slot);
     /// returns once every app confirmed (or did not in time), so that
     /// events hit after `ltt start` returns are recorded.
-    pub fn activate(&self, target: Arc<Target>) -> Result<(), String> {
+    pub fn activate(&self, target: Arc<Target>, trackers: Trackers) -> Result<(), String> {
         let mut state = self.lock();
         let Some(slot) = state.active.iter().position(Option::is_none) else {
             return Err(format!(
                 "{MAX_SLOTS} sessions are tracing already: stop one first"
             ));
         };
-        state.apps.retain_mut(|app| app.attach(slot, &target));
+        state
+            .apps
+            .retain_mut(|app| !app.tracked_by(&trackers) || app.attach(slot, &target));
         state.active[slot] = Some(target.clone());
+        state.trackers[slot] = trackers;
         self.sync(state, &target);
         Ok(())
+    }
+
+    /// New trackers for `target`: apps now tracked start writing into it,
+    /// apps no longer tracked stop.
+    pub fn track(&self, target: &Arc<Target>, trackers: Trackers) {
+        let mut state = self.lock();
+        let Some(slot) = slot_of(&state, target) else {
+            return;
+        };
+        state.apps.retain_mut(
+            |app| match (app.tracked_by(&trackers), app.recs[slot].is_some()) {
+                (true, false) => app.attach(slot, target),
+                (false, true) => app.detach(slot),
+                _ => true,
+            },
+        );
+        state.trackers[slot] = trackers;
+        self.sync(state, target);
     }
 
     /// Send every app its events' states again (a session's rules
@@ -206,6 +236,7 @@ impl Hub {
         };
         state.apps.retain_mut(|app| app.detach(slot));
         state.active[slot] = None;
+        state.trackers[slot] = Trackers::default();
         self.sync(state, target);
     }
 
@@ -318,6 +349,7 @@ impl Hub {
         let info = AppInfo {
             pid: hello.pid,
             uid: hello.uid,
+            gid: hello.gid,
             procname: hello.procname,
         };
         if hello.bits != 64 {
@@ -346,7 +378,7 @@ impl Hub {
                 return;
             }
             for (slot, target) in state.slots() {
-                if !app.attach(slot, &target) {
+                if app.tracked_by(&state.trackers[slot]) && !app.attach(slot, &target) {
                     return;
                 }
             }

@@ -272,7 +272,8 @@ impl Session {
         let socket_path = socket_dir.join(SOCKET_NAME);
         let listener = UnixListener::bind(&socket_path).map_err(io_err(&socket_path))?;
         let hub = Arc::new(hub::Hub::default());
-        hub.activate(target.clone()).map_err(Error::Config)?;
+        hub.activate(target.clone(), Default::default())
+            .map_err(Error::Config)?;
         let listener = hub
             .serve(listener)
             .map_err(io_err(Path::new("listener thread")))?;

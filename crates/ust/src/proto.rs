@@ -6,7 +6,8 @@
 //! frame   = len:u32le payload[len]            (len <= MAX_FRAME)
 //! payload = type:u8 body                      (integers little-endian,
 //!                                              strings = len:u16 + UTF-8)
-//! app → daemon  HELLO     magic:u64 version:u16 pid:u32 uid:u32 bits:u8 procname:str
+//! app → daemon  HELLO     magic:u64 version:u16 pid:u32 uid:u32 gid:u32 bits:u8
+//!                         procname:str
 //! daemon → app  WELCOME   version:u16 status:u8
 //! app → daemon  PROVIDER  name:str n:u16 event*n     providers are numbered
 //!                                                    0, 1, … in sending order
@@ -95,6 +96,7 @@ impl From<ProtoError> for io::Error {
 pub struct Hello {
     pub pid: u32,
     pub uid: u32,
+    pub gid: u32,
     /// 32 or 64: the app's pointer width (selects the trace).
     pub bits: u8,
     pub procname: String,
@@ -313,6 +315,7 @@ pub fn encode_hello(h: &Hello) -> Vec<u8> {
         .u16(VERSION)
         .u32(h.pid)
         .u32(h.uid)
+        .u32(h.gid)
         .u8(h.bits)
         .str(&h.procname);
     e.0
@@ -332,6 +335,7 @@ pub fn decode_hello(p: &[u8]) -> Result<Hello, ProtoError> {
     let h = Hello {
         pid: d.u32()?,
         uid: d.u32()?,
+        gid: d.u32()?,
         bits: d.u8()?,
         procname: d.str()?,
     };
@@ -652,6 +656,7 @@ mod tests {
         let h = Hello {
             pid: 7,
             uid: 1000,
+            gid: 100,
             bits: 64,
             procname: "demo".into(),
         };

@@ -705,11 +705,12 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
     let mut sock = connect_socket(path)?;
     let procname = procname();
     let name_len = procname.iter().position(|&b| b == 0).unwrap_or(0);
-    // SAFETY: getpid/getuid have no preconditions.
-    let (pid, uid) = unsafe { (libc::getpid(), libc::getuid()) };
+    // SAFETY: getpid/getuid/getgid have no preconditions.
+    let (pid, uid, gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
     let hello = proto::Hello {
         pid: pid as u32,
         uid,
+        gid,
         bits: usize::BITS as u8,
         procname: String::from_utf8_lossy(&procname[..name_len]).into_owned(),
     };
