@@ -12,7 +12,7 @@ use ltt_sessiond::control::{self, Client};
 /// buffers to traced apps and writes their traces. One per user: root's
 /// lives in /run/ltt, other users' in $LTT_HOME or ~/.ltt.
 #[derive(Parser, Debug)]
-#[command(name = "ltt-sessiond", version, about)]
+#[command(name = "ltt-sessiond", version)]
 struct Args {
     /// Run in the background: return once the daemon accepts commands.
     #[arg(short = 'd', long)]
