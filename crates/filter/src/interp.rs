@@ -31,6 +31,14 @@ impl Bytecode {
         if let Some(s) = &self.shortcut {
             return shortcut(self, s, source);
         }
+        self.run_program(source)
+    }
+
+    /// The interpreter loop, out of line: inlined, its stack array would
+    /// give every caller (a tracepoint's filter check) a large frame to set
+    /// up even when a shortcut decides.
+    #[inline(never)]
+    fn run_program<S: FieldSource + ?Sized>(&self, source: &S) -> Result<bool, EvalError> {
         if self.max_depth <= 1 {
             run(self, source, Register(None))
         } else {

@@ -180,7 +180,10 @@ impl CallSite {
             procname: &tracer.procname,
         };
         let mut out = hit.0 & SLOT_BITS;
-        for i in Hit(hit.0 >> FILTER_SHIFT).slots() {
+        let mut filtered = (hit.0 >> FILTER_SHIFT) & SLOT_BITS;
+        while filtered != 0 {
+            let i = filtered.trailing_zeros() as usize & (MAX_SLOTS - 1);
+            filtered &= filtered - 1;
             let filters = self.slots[i].filters.load(Ordering::Acquire);
             // SAFETY: non-null filters were leaked by `set_state`: never freed.
             let accepted =
