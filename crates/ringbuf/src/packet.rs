@@ -4,7 +4,7 @@
 //! | off | field | type |
 //! |---|---|---|
 //! | 0 | magic (0xC1FC1FC1) | u32 |
-//! | 4 | uuid | u8[16] |
+//! | 4 | uuid | `u8[16]` |
 //! | 20 | stream_id | u32 |
 //! | 24 | stream_instance_id | u64 |
 //! | 32 | timestamp_begin | u64 |

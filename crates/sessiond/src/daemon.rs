@@ -1,5 +1,5 @@
 //! The per-user session daemon: named sessions with their channel, event
-//! rules and contexts, driven by [`control::Request`]s, recording through
+//! rules and contexts, driven by [`Request`]s, recording through
 //! the [`Hub`] that every traced app of the user is connected to.
 //!
 //! Up to [`MAX_SLOTS`](ltt_ust::proto::MAX_SLOTS) sessions trace at once,
