@@ -44,14 +44,19 @@ impl Muxer {
 
 impl Muxer {
     /// Advances upstream `i`, dropping it when it ends.
+    #[inline]
     fn refill(&mut self, i: usize) -> Result<(), Error> {
-        if let Some(t) = self.upstreams[i].advance_timed()? {
-            self.times[i] = t;
-        } else {
-            self.upstreams.remove(i);
-            self.times.remove(i);
+        match self.upstreams[i].advance_timed()? {
+            Some(t) => self.times[i] = t,
+            None => self.drop_upstream(i),
         }
         Ok(())
+    }
+
+    #[cold]
+    fn drop_upstream(&mut self, i: usize) {
+        self.upstreams.remove(i);
+        self.times.remove(i);
     }
 }
 
