@@ -233,7 +233,7 @@ impl StreamReader {
     }
 
     /// Advances to the next packet boundary or event.
-    #[inline]
+    #[inline(always)]
     pub fn next_item(&mut self) -> Result<Item, Error> {
         if self.in_packet && self.pos < self.packet.content_size {
             self.read_event()?;
@@ -452,7 +452,7 @@ impl StreamReader {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn read_event(&mut self) -> Result<(), Error> {
         self.decode_event().map_err(|f| self.event_error(f))
     }
@@ -477,7 +477,7 @@ impl StreamReader {
     }
 
     /// Decodes the event at `self.pos`.
-    #[inline]
+    #[inline(always)]
     fn decode_event(&mut self) -> Result<(), EventFault> {
         let trace = &*self.trace;
         let mut r = BitReader::new(

@@ -12,9 +12,11 @@ use crate::iter::MessageIterator;
 use crate::message::{Message, MessageKind};
 use crate::Error;
 
-/// The muxer.
-pub struct Muxer {
-    upstreams: Vec<Box<dyn MessageIterator>>,
+/// The muxer. Its upstreams are all of one type: boxed iterators of any
+/// kind, or stream iterators (then reading the next message of an upstream
+/// is inlined instead of a dynamic call).
+pub struct Muxer<U = Box<dyn MessageIterator>> {
+    upstreams: Vec<U>,
     /// Upstreams that need an advance before the next pick.
     stale: Vec<usize>,
     /// Time of each upstream's current message, `None` if it has none.
@@ -28,8 +30,8 @@ pub struct Muxer {
     bound: Option<i64>,
 }
 
-impl Muxer {
-    pub fn new(upstreams: Vec<Box<dyn MessageIterator>>) -> Self {
+impl<U: MessageIterator> Muxer<U> {
+    pub fn new(upstreams: Vec<U>) -> Self {
         let n = upstreams.len();
         Muxer {
             upstreams,
@@ -42,9 +44,9 @@ impl Muxer {
     }
 }
 
-impl Muxer {
+impl<U: MessageIterator> Muxer<U> {
     /// Advances upstream `i`, dropping it when it ends.
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self, i: usize) -> Result<(), Error> {
         match self.upstreams[i].advance_timed()? {
             Some(t) => self.times[i] = t,
@@ -60,7 +62,7 @@ impl Muxer {
     }
 }
 
-impl MessageIterator for Muxer {
+impl<U: MessageIterator> MessageIterator for Muxer<U> {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
             let n = self.upstreams.len();
@@ -105,7 +107,7 @@ impl MessageIterator for Muxer {
     }
 }
 
-impl Muxer {
+impl<U: MessageIterator> Muxer<U> {
     /// Starts the upstreams not yet started, then picks the upstream with
     /// the earliest message by a scan. Kept out of `advance` so its fast
     /// paths stay small.

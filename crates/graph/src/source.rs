@@ -337,8 +337,9 @@ impl CtfStreamIter {
 }
 
 impl CtfStreamIter {
-    /// Moves to the next message; `false` at the end.
-    #[inline]
+    /// Moves to the next message; `false` at the end. Inlined whole (with
+    /// the reader's event path) into a muxer of stream iterators.
+    #[inline(always)]
     fn step(&mut self) -> Result<bool, Error> {
         if let Some(at) = self.queue.pop_front() {
             self.at = Some(at);
@@ -409,7 +410,7 @@ impl MessageIterator for CtfStreamIter {
         self.step()
     }
 
-    #[inline]
+    #[inline(always)]
     fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
         Ok(self.step()?.then_some(self.ns))
     }
