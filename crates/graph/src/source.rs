@@ -424,6 +424,7 @@ impl MessageIterator for CtfStreamIter {
         self.reader.set_bodies(bodies);
     }
 
+    #[inline]
     fn current(&self) -> Message<'_> {
         let stream = &*self.stream;
         let at = self.at.expect("advance returned true");
@@ -435,6 +436,15 @@ impl MessageIterator for CtfStreamIter {
                 clock: self.last_event_clock.filter(|_| self.clock.is_some()),
             };
         }
+        self.boundary_message(at)
+    }
+}
+
+impl CtfStreamIter {
+    /// The current message when it is not an event: out of `current`.
+    #[inline(never)]
+    fn boundary_message(&self, at: At) -> Message<'_> {
+        let stream = &*self.stream;
         let p = self.reader.packet();
         let (kind, clock) = match at {
             At::StreamBeginning => (MessageKind::StreamBeginning, None),
