@@ -203,6 +203,7 @@ impl StreamReader {
     }
 
     /// The current packet (valid after [`Item::PacketBegin`]).
+    #[inline]
     pub fn packet(&self) -> &PacketInfo {
         &self.packet
     }
@@ -213,16 +214,19 @@ impl StreamReader {
     }
 
     /// The current event (valid after [`Item::Event`]).
+    #[inline]
     pub fn event(&self) -> &EventInfo {
         &self.event
     }
 
     /// The current event's slots.
+    #[inline]
     pub fn event_slots(&self) -> &[Slot] {
         &self.slots
     }
 
     /// The bytes of the current packet (string slots index into it).
+    #[inline]
     pub fn packet_bytes(&self) -> &[u8] {
         &self.buf[self.packet_range.clone()]
     }

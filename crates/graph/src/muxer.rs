@@ -45,14 +45,16 @@ impl<U: MessageIterator> Muxer<U> {
 }
 
 impl<U: MessageIterator> Muxer<U> {
-    /// Advances upstream `i`, dropping it when it ends.
+    /// Advances upstream `i`; returns its new time, `None` when it ended
+    /// (then it is dropped).
     #[inline(always)]
-    fn refill(&mut self, i: usize) -> Result<(), Error> {
-        match self.upstreams[i].advance_timed()? {
+    fn refill(&mut self, i: usize) -> Result<Option<Option<i64>>, Error> {
+        let t = self.upstreams[i].advance_timed()?;
+        match t {
             Some(t) => self.times[i] = t,
             None => self.drop_upstream(i),
         }
-        Ok(())
+        Ok(t)
     }
 
     #[cold]
@@ -65,26 +67,22 @@ impl<U: MessageIterator> Muxer<U> {
 impl<U: MessageIterator> MessageIterator for Muxer<U> {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
-            let n = self.upstreams.len();
-            self.refill(c)?;
             // Others' times only change when they are current: the bound
-            // holds while no upstream was added or removed.
-            if self.upstreams.len() == n {
-                if let (Some(t), Some(bound)) = (self.times[c], self.bound) {
-                    if t < bound {
-                        self.current = Some(c);
-                        self.last_ns = t;
-                        return Ok(true);
-                    }
-                    // With two upstreams the bound is the other's time:
-                    // strictly earlier, it goes next, and the current
-                    // one's time becomes the bound (no tie to break).
-                    if t > bound && n == 2 {
-                        self.current = Some(1 - c);
-                        self.last_ns = bound;
-                        self.bound = Some(t);
-                        return Ok(true);
-                    }
+            // holds while no upstream was removed.
+            if let (Some(Some(t)), Some(bound)) = (self.refill(c)?, self.bound) {
+                if t < bound {
+                    self.current = Some(c);
+                    self.last_ns = t;
+                    return Ok(true);
+                }
+                // With two upstreams the bound is the other's time:
+                // strictly earlier, it goes next, and the current
+                // one's time becomes the bound (no tie to break).
+                if t > bound && self.upstreams.len() == 2 {
+                    self.current = Some(1 - c);
+                    self.last_ns = bound;
+                    self.bound = Some(t);
+                    return Ok(true);
                 }
             }
         }
