@@ -16,7 +16,7 @@ use ltt_graph::sink::ctf::CtfSink;
 use ltt_graph::sink::details::{Details, DetailsOptions};
 use ltt_graph::sink::pretty::{Pretty, PrettyOptions};
 use ltt_graph::sink::{self, Dummy, Sink};
-use ltt_graph::source::{self, CtfFsParams};
+use ltt_graph::source::{self, CtfFsParams, CtfStreamIter};
 use ltt_graph::trimmer::{parse_bound, Bound, Trimmer};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -197,14 +197,14 @@ fn pretty_options(args: &ViewArgs, to_stdout: bool) -> Result<PrettyOptions> {
 
 /// Builds the source iterators for every trace found below `paths`; also
 /// returns how many traces there are.
-pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, usize)> {
+pub fn open_sources(args: &ViewArgs) -> Result<(Vec<CtfStreamIter>, usize)> {
     let found = source::discover(&args.paths)?;
     if found.is_empty() {
         let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         bail!("no CTF trace found in {}", shown.join(", "));
     }
     let traces = found.len();
-    let mut iters: Vec<Box<dyn MessageIterator>> = Vec::new();
+    let mut iters = Vec::new();
     for t in found {
         crate::log::info(|| {
             let dirs: Vec<String> = t.dirs.iter().map(|d| d.display().to_string()).collect();
@@ -224,7 +224,7 @@ pub fn open_sources(args: &ViewArgs) -> Result<(Vec<Box<dyn MessageIterator>>, u
         };
         for it in source::open(&params)? {
             crate::log::debug(|| format!("stream {} (id {})", it.stream().name, it.stream().id));
-            iters.push(Box::new(it));
+            iters.push(it);
         }
     }
     Ok((iters, traces))

@@ -104,6 +104,8 @@ pub struct StreamReader {
     frames: Frames,
     packet: PacketInfo,
     in_packet: bool,
+    /// Where the current packet's bytes are in `buf`.
+    packet_range: std::ops::Range<usize>,
     /// Bit position of the next event in the current packet.
     pos: u64,
     event: EventInfo,
@@ -133,6 +135,7 @@ impl StreamReader {
             frames: Frames::default(),
             packet: PacketInfo::default(),
             in_packet: false,
+            packet_range: 0..0,
             pos: 0,
             event: EventInfo::default(),
             slots: Vec::with_capacity(64),
@@ -200,6 +203,7 @@ impl StreamReader {
     }
 
     /// The current packet (valid after [`Item::PacketBegin`]).
+    #[inline]
     pub fn packet(&self) -> &PacketInfo {
         &self.packet
     }
@@ -210,20 +214,21 @@ impl StreamReader {
     }
 
     /// The current event (valid after [`Item::Event`]).
+    #[inline]
     pub fn event(&self) -> &EventInfo {
         &self.event
     }
 
     /// The current event's slots.
+    #[inline]
     pub fn event_slots(&self) -> &[Slot] {
         &self.slots
     }
 
     /// The bytes of the current packet (string slots index into it).
+    #[inline]
     pub fn packet_bytes(&self) -> &[u8] {
-        let start = (self.packet.offset - self.buf_off) as usize;
-        let len = (self.packet.packet_size / 8) as usize;
-        &self.buf[start..start + len]
+        &self.buf[self.packet_range.clone()]
     }
 
     /// The stream's current clock value (cycles).
@@ -232,15 +237,23 @@ impl StreamReader {
     }
 
     /// Advances to the next packet boundary or event.
+    #[inline(always)]
     pub fn next_item(&mut self) -> Result<Item, Error> {
+        if self.in_packet && self.pos < self.packet.content_size {
+            self.read_event()?;
+            return Ok(Item::Event);
+        }
+        self.next_boundary()
+    }
+
+    /// Advances to the next packet boundary: out of `next_item`, which
+    /// stays small for events.
+    #[inline(never)]
+    fn next_boundary(&mut self) -> Result<Item, Error> {
         if self.done {
             return Ok(Item::End);
         }
         if self.in_packet {
-            if self.pos < self.packet.content_size {
-                self.read_event()?;
-                return Ok(Item::Event);
-            }
             self.in_packet = false;
             return Ok(Item::PacketEnd);
         }
@@ -436,11 +449,14 @@ impl StreamReader {
         p.seq_num = sp[Special::PacketSeqNum as usize];
         self.packet = p;
         self.fill(off, packet_size / 8)?;
+        let start = (off - self.buf_off) as usize;
+        self.packet_range = start..start + (packet_size / 8) as usize;
         self.pos = after_context;
         self.next_packet = off + packet_size / 8;
         Ok(())
     }
 
+    #[inline(always)]
     fn read_event(&mut self) -> Result<(), Error> {
         self.decode_event().map_err(|f| self.event_error(f))
     }
@@ -465,12 +481,13 @@ impl StreamReader {
     }
 
     /// Decodes the event at `self.pos`.
-    #[inline]
+    #[inline(always)]
     fn decode_event(&mut self) -> Result<(), EventFault> {
         let trace = &*self.trace;
-        let start = (self.packet.offset - self.buf_off) as usize;
-        let len = (self.packet.packet_size / 8) as usize;
-        let mut r = BitReader::new(&self.buf[start..start + len], self.packet.content_size);
+        let mut r = BitReader::new(
+            &self.buf[self.packet_range.clone()],
+            self.packet.content_size,
+        );
         let at = self.pos;
         r.set_pos(at);
         let stream = &trace.streams[self.packet.stream_class];

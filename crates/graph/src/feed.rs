@@ -186,7 +186,7 @@ impl Feed {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn next_item(&mut self) -> Result<Item, Error> {
         match self {
             Feed::Direct(r) => Ok(r.next_item()?),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ltt_ctf::compiled::{CompiledEvent, CompiledStream, CompiledTrace};
 use ltt_ctf::decode::Slot;
 use ltt_ctf::metadata::{EventClass, StreamClass};
-use ltt_ctf::stream::{EventScopes, PacketInfo};
+use ltt_ctf::stream::{EventInfo, EventScopes, PacketInfo};
 
 use crate::feed::Feed;
 
@@ -66,18 +66,25 @@ impl StreamInfo {
 #[derive(Clone, Copy)]
 pub struct EventView<'a> {
     reader: &'a Feed,
+    /// The reader's current event, looked up once.
+    event: &'a EventInfo,
     stream: &'a StreamInfo,
 }
 
 impl<'a> EventView<'a> {
+    #[inline]
     pub(crate) fn new(reader: &'a Feed, stream: &'a StreamInfo) -> Self {
-        EventView { reader, stream }
+        EventView {
+            reader,
+            event: reader.event(),
+            stream,
+        }
     }
 
     /// Index of the event class in its compiled stream class.
     #[inline]
     pub fn index(&self) -> usize {
-        self.reader.event().event
+        self.event.event
     }
 
     /// The compiled event class.
@@ -101,7 +108,7 @@ impl<'a> EventView<'a> {
     /// Where each scope's slots are.
     #[inline]
     pub fn scopes(&self) -> EventScopes {
-        self.reader.event().scopes
+        self.event.scopes
     }
 
     /// The packet's bytes: string slots point into them.
@@ -119,7 +126,7 @@ impl<'a> EventView<'a> {
     /// Bit range of the event's contexts and payload in its packet.
     #[inline]
     pub fn body(&self) -> (u64, u64) {
-        self.reader.event().body
+        self.event.body
     }
 
     /// Slots of a scope.

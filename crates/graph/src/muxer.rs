@@ -12,9 +12,11 @@ use crate::iter::MessageIterator;
 use crate::message::{Message, MessageKind};
 use crate::Error;
 
-/// The muxer.
-pub struct Muxer {
-    upstreams: Vec<Box<dyn MessageIterator>>,
+/// The muxer. Its upstreams are all of one type: boxed iterators of any
+/// kind, or stream iterators (then reading the next message of an upstream
+/// is inlined instead of a dynamic call).
+pub struct Muxer<U = Box<dyn MessageIterator>> {
+    upstreams: Vec<U>,
     /// Upstreams that need an advance before the next pick.
     stale: Vec<usize>,
     /// Time of each upstream's current message, `None` if it has none.
@@ -28,8 +30,8 @@ pub struct Muxer {
     bound: Option<i64>,
 }
 
-impl Muxer {
-    pub fn new(upstreams: Vec<Box<dyn MessageIterator>>) -> Self {
+impl<U: MessageIterator> Muxer<U> {
+    pub fn new(upstreams: Vec<U>) -> Self {
         let n = upstreams.len();
         Muxer {
             upstreams,
@@ -42,42 +44,45 @@ impl Muxer {
     }
 }
 
-impl Muxer {
-    /// Advances upstream `i`, dropping it when it ends.
-    fn refill(&mut self, i: usize) -> Result<(), Error> {
-        if let Some(t) = self.upstreams[i].advance_timed()? {
-            self.times[i] = t;
-        } else {
-            self.upstreams.remove(i);
-            self.times.remove(i);
+impl<U: MessageIterator> Muxer<U> {
+    /// Advances upstream `i`; returns its new time, `None` when it ended
+    /// (then it is dropped).
+    #[inline(always)]
+    fn refill(&mut self, i: usize) -> Result<Option<Option<i64>>, Error> {
+        let t = self.upstreams[i].advance_timed()?;
+        match t {
+            Some(t) => self.times[i] = t,
+            None => self.drop_upstream(i),
         }
-        Ok(())
+        Ok(t)
+    }
+
+    #[cold]
+    fn drop_upstream(&mut self, i: usize) {
+        self.upstreams.remove(i);
+        self.times.remove(i);
     }
 }
 
-impl MessageIterator for Muxer {
+impl<U: MessageIterator> MessageIterator for Muxer<U> {
     fn advance(&mut self) -> Result<bool, Error> {
         if let Some(c) = self.current.take() {
-            let n = self.upstreams.len();
-            self.refill(c)?;
             // Others' times only change when they are current: the bound
-            // holds while no upstream was added or removed.
-            if self.upstreams.len() == n {
-                if let (Some(t), Some(bound)) = (self.times[c], self.bound) {
-                    if t < bound {
-                        self.current = Some(c);
-                        self.last_ns = t;
-                        return Ok(true);
-                    }
-                    // With two upstreams the bound is the other's time:
-                    // strictly earlier, it goes next, and the current
-                    // one's time becomes the bound (no tie to break).
-                    if t > bound && n == 2 {
-                        self.current = Some(1 - c);
-                        self.last_ns = bound;
-                        self.bound = Some(t);
-                        return Ok(true);
-                    }
+            // holds while no upstream was removed.
+            if let (Some(Some(t)), Some(bound)) = (self.refill(c)?, self.bound) {
+                if t < bound {
+                    self.current = Some(c);
+                    self.last_ns = t;
+                    return Ok(true);
+                }
+                // With two upstreams the bound is the other's time:
+                // strictly earlier, it goes next, and the current
+                // one's time becomes the bound (no tie to break).
+                if t > bound && self.upstreams.len() == 2 {
+                    self.current = Some(1 - c);
+                    self.last_ns = bound;
+                    self.bound = Some(t);
+                    return Ok(true);
                 }
             }
         }
@@ -100,7 +105,7 @@ impl MessageIterator for Muxer {
     }
 }
 
-impl Muxer {
+impl<U: MessageIterator> Muxer<U> {
     /// Starts the upstreams not yet started, then picks the upstream with
     /// the earliest message by a scan. Kept out of `advance` so its fast
     /// paths stay small.

@@ -337,8 +337,9 @@ impl CtfStreamIter {
 }
 
 impl CtfStreamIter {
-    /// Moves to the next message; `false` at the end.
-    #[inline]
+    /// Moves to the next message; `false` at the end. Inlined whole (with
+    /// the reader's event path) into a muxer of stream iterators.
+    #[inline(always)]
     fn step(&mut self) -> Result<bool, Error> {
         if let Some(at) = self.queue.pop_front() {
             self.at = Some(at);
@@ -409,7 +410,7 @@ impl MessageIterator for CtfStreamIter {
         self.step()
     }
 
-    #[inline]
+    #[inline(always)]
     fn advance_timed(&mut self) -> Result<Option<Option<i64>>, Error> {
         Ok(self.step()?.then_some(self.ns))
     }
@@ -423,6 +424,7 @@ impl MessageIterator for CtfStreamIter {
         self.reader.set_bodies(bodies);
     }
 
+    #[inline]
     fn current(&self) -> Message<'_> {
         let stream = &*self.stream;
         let at = self.at.expect("advance returned true");
@@ -434,6 +436,15 @@ impl MessageIterator for CtfStreamIter {
                 clock: self.last_event_clock.filter(|_| self.clock.is_some()),
             };
         }
+        self.boundary_message(at)
+    }
+}
+
+impl CtfStreamIter {
+    /// The current message when it is not an event: out of `current`.
+    #[inline(never)]
+    fn boundary_message(&self, at: At) -> Message<'_> {
+        let stream = &*self.stream;
         let p = self.reader.packet();
         let (kind, clock) = match at {
             At::StreamBeginning => (MessageKind::StreamBeginning, None),

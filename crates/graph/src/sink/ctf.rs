@@ -129,28 +129,25 @@ impl CtfSink {
     }
 
     /// The output of `stream`: the last one used (inlined: twice per
-    /// event), else found or opened.
+    /// event), else found (streams often take turns, so that is no rare
+    /// case either) or opened.
     #[inline]
     fn out(&mut self, stream: &StreamInfo) -> Result<&mut OutStream, Error> {
         let key = stream as *const StreamInfo;
         if self.streams.get(self.last).is_none_or(|(k, _)| *k != key) {
-            self.switch_to(stream)?;
+            self.last = match self.streams.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => self.open(stream)?,
+            };
         }
         Ok(&mut self.streams[self.last].1)
     }
 
-    /// Makes `stream`'s output the last one used, opening it if needed.
+    /// Opens the output of `stream`; returns its index.
     #[cold]
-    fn switch_to(&mut self, stream: &StreamInfo) -> Result<(), Error> {
-        let key = stream as *const StreamInfo;
-        self.last = match self.streams.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                self.open_stream(stream)?;
-                self.streams.len() - 1
-            }
-        };
-        Ok(())
+    fn open(&mut self, stream: &StreamInfo) -> Result<usize, Error> {
+        self.open_stream(stream)?;
+        Ok(self.streams.len() - 1)
     }
 }
 
