@@ -172,13 +172,7 @@ impl CallSite {
     #[doc(hidden)]
     #[inline(never)]
     pub fn filter(&self, hit: Hit, fields: &[Value<'_>]) -> Hit {
-        let Some(tracer) = current_tracer() else {
-            return Hit(0);
-        };
-        let source = HitSource {
-            fields,
-            procname: &tracer.procname,
-        };
+        let source = HitSource { fields };
         let mut out = hit.0 & SLOT_BITS;
         let mut filtered = (hit.0 >> FILTER_SHIFT) & SLOT_BITS;
         while filtered != 0 {
@@ -299,7 +293,6 @@ mod ctx {
 /// process's contexts (computed only when a filter asks).
 struct HitSource<'a> {
     fields: &'a [Value<'a>],
-    procname: &'a [u8; PROCNAME_LEN],
 }
 
 impl FieldSource for HitSource<'_> {
@@ -313,7 +306,7 @@ impl FieldSource for HitSource<'_> {
         Some(match index {
             ctx::VPID => Value::Signed(vpid().into()),
             ctx::VTID => Value::Signed(vtid().into()),
-            ctx::PROCNAME => Value::Str(self.procname),
+            ctx::PROCNAME => Value::Str(&current_tracer()?.procname),
             ctx::PTHREAD_ID => Value::Unsigned(unsafe { libc::pthread_self() } as u64),
             ctx::CPU_ID => Value::Signed(unsafe { libc::sched_getcpu() }.into()),
             ctx::VUID => Value::Unsigned(unsafe { libc::getuid() }.into()),
