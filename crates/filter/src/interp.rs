@@ -335,3 +335,114 @@ fn forward(next_pc: usize, target: u32) -> Result<usize, EvalError> {
         Err(EvalError::Malformed)
     }
 }
+
+/// A filter that is one comparison of an integer payload field with an
+/// integer constant (`v < 10`), the commonest kind: a tracer checks it
+/// without the interpreter. Where [`IntTest::test`] gives a verdict, it is
+/// [`Bytecode::matches`]'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntTest {
+    field: usize,
+    op: ops::CmpOp,
+    k: i64,
+}
+
+impl Bytecode {
+    /// The filter as an [`IntTest`], if it is one.
+    pub fn int_test(&self) -> Option<IntTest> {
+        let Some(Shortcut::Chain { conds, .. }) = &self.shortcut else {
+            return None;
+        };
+        match conds.as_slice() {
+            [Cond {
+                what: Quick::Field(field),
+                op,
+                k: Konst::Int(k),
+            }] => Some(IntTest {
+                field: *field,
+                op: *op,
+                k: *k,
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl IntTest {
+    /// The verdict for a hit whose payload fields, in declaration order,
+    /// are `fields`; `None` when the field is no integer (ask
+    /// [`Bytecode::matches`]).
+    #[inline(always)]
+    pub fn test(self, fields: &[Value<'_>]) -> Option<bool> {
+        let v = match fields.get(self.field)? {
+            Value::Signed(v) => *v,
+            Value::Unsigned(v) => *v as i64,
+            _ => return None,
+        };
+        Some(self.op.test_ints(v, self.k))
+    }
+}
+
+#[cfg(test)]
+mod int_test_tests {
+    use crate::schema::{FieldType, IntType, Schema};
+    use crate::value::Value;
+
+    /// Payload fields as a filter source.
+    struct Fields<'a>(&'a [Value<'a>]);
+
+    impl crate::value::FieldSource for Fields<'_> {
+        fn field(&self, i: usize) -> Option<Value<'_>> {
+            self.0.get(i).copied()
+        }
+        fn context(&self, _: usize) -> Option<Value<'_>> {
+            None
+        }
+    }
+
+    #[test]
+    fn int_tests_agree_with_the_interpreter() {
+        let mut schema = Schema::default();
+        schema.add_field("s", FieldType::Integer(IntType::signed(32)));
+        schema.add_field("u", FieldType::Integer(IntType::unsigned(64)));
+        schema.add_field("name", FieldType::String);
+        for expr in [
+            "s < 10",
+            "u >= 3",
+            "s != -5",
+            "10 > s",
+            "u == 18446744073709551615",
+        ] {
+            let bc = crate::compile_str(expr, Some(&schema)).unwrap();
+            let t = bc
+                .int_test()
+                .unwrap_or_else(|| panic!("{expr} is an int test"));
+            for (s, u) in [
+                (0i64, 0u64),
+                (9, 3),
+                (10, 2),
+                (-5, u64::MAX),
+                (i64::MIN, 1 << 63),
+            ] {
+                let fields = [Value::Signed(s), Value::Unsigned(u), Value::Str(b"x")];
+                assert_eq!(
+                    t.test(&fields),
+                    Some(bc.matches(&Fields(&fields))),
+                    "{expr} {s} {u}"
+                );
+            }
+            // Not an integer where one is expected: the interpreter decides.
+            assert_eq!(t.test(&[Value::Str(b"x"), Value::Str(b"y")]), None);
+        }
+        for expr in [
+            "s < 10 && u > 1",
+            "name == \"a*\"",
+            "s + 1 < 3",
+            "$ctx.vpid > 0",
+        ] {
+            if let Ok(bc) = crate::compile_str(expr, Some(&schema.clone().with_ust_contexts())) {
+                assert!(bc.int_test().is_none(), "{expr}");
+            }
+        }
+    }
+}

@@ -151,6 +151,7 @@ pub use ast::{Ast, BinaryOp, Expr, FieldRef, PathSegment, Scope, StrKind, StrLit
 pub use bytecode::Bytecode;
 pub use compile::compile;
 pub use error::{BytecodeError, ErrorKind, EvalError, FilterError, Span};
+pub use interp::IntTest;
 pub use parser::{parse, MAX_DEPTH, MAX_EXPRESSION_LEN};
 pub use schema::{filter_name, ElemType, FieldDef, FieldType, IntType, Schema};
 pub use value::{FieldSource, IntElements, IntSeq, Value};

@@ -89,7 +89,24 @@ struct SlotState {
     /// Null when the slot records every hit. Replaced ones are leaked: a
     /// concurrent hit may still be reading them, and filters change only
     /// when a user changes the session's rules.
-    filters: AtomicPtr<Box<[Bytecode]>>,
+    filters: AtomicPtr<SlotFilters>,
+}
+
+/// A slot's filters (a hit is recorded if one accepts it).
+struct SlotFilters {
+    all: Box<[Bytecode]>,
+    /// The one filter, when it is a plain integer comparison.
+    int_test: Option<ltt_filter::IntTest>,
+}
+
+impl SlotFilters {
+    #[inline(always)]
+    fn accept(&self, source: &HitSource<'_>) -> bool {
+        if let Some(verdict) = self.int_test.and_then(|t| t.test(source.fields)) {
+            return verdict;
+        }
+        self.all.iter().any(|f| f.matches(source))
+    }
 }
 
 /// Bytes of the event header before the contexts and the payload: LTTng's
@@ -180,8 +197,7 @@ impl CallSite {
             filtered &= filtered - 1;
             let filters = self.slots[i].filters.load(Ordering::Acquire);
             // SAFETY: non-null filters were leaked by `set_state`: never freed.
-            let accepted =
-                !filters.is_null() && unsafe { &*filters }.iter().any(|f| f.matches(&source));
+            let accepted = !filters.is_null() && unsafe { &*filters }.accept(&source);
             if !accepted {
                 out &= !(1 << i);
             }
@@ -259,7 +275,14 @@ impl CallSite {
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(f) => {
-                let new = Box::into_raw(Box::new(f.into_boxed_slice()));
+                let int_test = match f.as_slice() {
+                    [one] => one.int_test(),
+                    _ => None,
+                };
+                let new = Box::into_raw(Box::new(SlotFilters {
+                    all: f.into_boxed_slice(),
+                    int_test,
+                }));
                 self.slots[slot].filters.store(new, Ordering::Release);
                 self.state.fetch_or(bits, Ordering::AcqRel);
             }
