@@ -30,6 +30,19 @@ impl Domain {
     }
 }
 
+/// Where an event rule or context goes: `-u`, `-s SESSION`, `-c CHANNEL`.
+#[derive(Args, Debug)]
+pub struct ChannelArgs {
+    #[command(flatten)]
+    domain: Domain,
+    /// Session (default: the current one).
+    #[arg(short, long, value_name = "NAME")]
+    session: Option<String>,
+    /// Channel (default: channel0, created if needed).
+    #[arg(short, long, value_name = "NAME")]
+    channel: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SessionCommand {
     /// Create a tracing session (it becomes the current session).
@@ -66,13 +79,7 @@ pub enum SessionCommand {
     /// Disable event rules by name (or all of them with -a).
     DisableEvent {
         #[command(flatten)]
-        domain: Domain,
-        /// Session (default: the current one).
-        #[arg(short, long, value_name = "NAME")]
-        session: Option<String>,
-        /// Channel (default: channel0).
-        #[arg(short, long, value_name = "NAME")]
-        channel: Option<String>,
+        at: ChannelArgs,
         /// Disable every rule of the channel.
         #[arg(short, long)]
         all_events: bool,
@@ -83,13 +90,7 @@ pub enum SessionCommand {
     /// Add context fields to a channel's events.
     AddContext {
         #[command(flatten)]
-        domain: Domain,
-        /// Session (default: the current one).
-        #[arg(short, long, value_name = "NAME")]
-        session: Option<String>,
-        /// Channel (default: channel0).
-        #[arg(short, long, value_name = "NAME")]
-        channel: Option<String>,
+        at: ChannelArgs,
         /// Context type: vpid, vtid, procname, pthread_id, cpu_id, ip, vuid,
         /// veuid, vsuid, vgid, vegid, vsgid, vppid, cgroup_ns, ipc_ns, mnt_ns,
         /// net_ns, pid_ns, time_ns, user_ns, uts_ns, perf:thread:task-clock,
@@ -214,13 +215,7 @@ pub struct Track {
 #[derive(Args, Debug)]
 pub struct EnableEvent {
     #[command(flatten)]
-    domain: Domain,
-    /// Session (default: the current one).
-    #[arg(short, long, value_name = "NAME")]
-    session: Option<String>,
-    /// Channel (default: channel0, created if needed).
-    #[arg(short, long, value_name = "NAME")]
-    channel: Option<String>,
+    at: ChannelArgs,
     /// Enable every event (`*`).
     #[arg(short, long)]
     all: bool,
@@ -298,9 +293,12 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
         }
         SessionCommand::EnableEvent(e) => return enable_event(e),
         SessionCommand::DisableEvent {
-            domain,
-            session,
-            channel,
+            at:
+                ChannelArgs {
+                    domain,
+                    session,
+                    channel,
+                },
             all_events,
             names,
         } => {
@@ -322,9 +320,12 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
             return Ok(());
         }
         SessionCommand::AddContext {
-            domain,
-            session,
-            channel,
+            at:
+                ChannelArgs {
+                    domain,
+                    session,
+                    channel,
+                },
             types,
         } => {
             domain.check()?;
@@ -415,7 +416,7 @@ fn enable_channel(c: EnableChannel) -> Result<Request> {
 }
 
 fn enable_event(e: EnableEvent) -> Result<()> {
-    e.domain.check()?;
+    e.at.domain.check()?;
     let level = match (&e.loglevel, &e.loglevel_only) {
         (Some(l), _) => LogLevelRule::AtLeast(loglevel(l)?),
         (_, Some(l)) => LogLevelRule::Only(loglevel(l)?),
@@ -435,8 +436,8 @@ fn enable_event(e: EnableEvent) -> Result<()> {
     }
     for pattern in names {
         print(call(Request::EnableEvent {
-            session: e.session.clone(),
-            channel: e.channel.clone(),
+            session: e.at.session.clone(),
+            channel: e.at.channel.clone(),
             rule: EventRule {
                 exclude: e.exclude.clone(),
                 loglevel: level,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::os::unix::net::UnixListener;
 use std::sync::Arc;
 
-use common::{fixtures, ltt, scratch};
+use common::{fixtures, ltt, printed_i, scratch};
 use ltt_sessiond::hub::Hub;
 use ltt_sessiond::{EventRule, Recording, RecordingConfig, Target};
 
@@ -84,17 +84,6 @@ fn parse_f00(text: &str) -> Vec<Filt> {
                 d: get("d").parse().unwrap(),
                 name: name.trim_matches('"').to_string(),
             }
-        })
-        .collect()
-}
-
-/// The `i` values of the events `ltt view` printed.
-fn printed_i(stdout: &[u8]) -> BTreeSet<u64> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("{ i = ")? + 6..];
-            rest[..rest.find(',')?].parse().ok()
         })
         .collect()
 }

@@ -5,18 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{fixtures, ltt};
-
-/// The `i` values of the events `ltt view` printed.
-fn printed_i(stdout: &[u8]) -> BTreeSet<u64> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("{ i = ")? + 6..];
-            rest[..rest.find(',')?].parse().ok()
-        })
-        .collect()
-}
+use common::{fixtures, ltt, printed_i};
 
 #[test]
 fn view_filter_agrees_with_lttng_on_every_fixture_expression() {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{demo_bin, first_difference, ltt, require_tool, scratch};
+use common::{assert_babeltrace2_prints, demo_bin, field, ltt, require_tool, scratch};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -50,17 +50,6 @@ fn view(dir: &Path) -> String {
     let o = ltt(dir.parent().unwrap(), &["view", dir.to_str().unwrap()]);
     assert!(o.status.success(), "ltt view failed: {}", text(&o.stderr));
     text(&o.stdout)
-}
-
-/// The value printed for `field` (`field = VALUE` up to the next `,`).
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    let key = format!(" {name} = ");
-    let start = line
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        + key.len();
-    let rest = &line[start..];
-    &rest[..rest.find([',', ' ']).unwrap_or(rest.len())]
 }
 
 #[test]
@@ -150,20 +139,7 @@ fn babeltrace2_prints_the_same() {
         ],
     );
     let ours = view(&out);
-    let theirs = Command::new("babeltrace2")
-        .arg(&out)
-        .env("TZ", "UTC")
-        .env("BABELTRACE_TERM_COLOR", "NEVER")
-        .output()
-        .expect("run babeltrace2");
-    assert!(
-        theirs.status.success(),
-        "babeltrace2 failed: {}",
-        text(&theirs.stderr)
-    );
-    if let Some(d) = first_difference(&text(&theirs.stdout), &ours) {
-        panic!("ltt view differs from babeltrace2 (expected = babeltrace2): {d}");
-    }
+    assert_babeltrace2_prints(&out, &ours);
     assert_eq!(ours.lines().count(), 60);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -194,14 +170,7 @@ fn tiny_buffers_account_for_every_event() {
     assert_eq!(printed.lines().count() as u64, recorded);
     assert!(printed.lines().all(|l| l.contains(" demo:one_int: ")));
     // Discarded-event warnings and all: babeltrace2 agrees.
-    if common::have("babeltrace2") {
-        let theirs = Command::new("babeltrace2")
-            .arg(&out)
-            .env("TZ", "UTC")
-            .output()
-            .expect("run babeltrace2");
-        assert!(first_difference(&text(&theirs.stdout), &printed).is_none());
-    }
+    assert_babeltrace2_prints(&out, &printed);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -459,15 +428,5 @@ fn per_process_buffers_give_each_process_its_own_trace() {
         assert_eq!(shown.lines().count(), 120);
         assert!(shown.lines().all(|l| field(l, "vpid") == pid), "{name}");
     }
-    if require_tool("babeltrace2") {
-        let bt = Command::new("babeltrace2")
-            .arg(&out)
-            .env("TZ", "UTC")
-            .output()
-            .unwrap();
-        assert!(bt.status.success(), "{}", text(&bt.stderr));
-        if let Some(d) = first_difference(&text(&bt.stdout), &view(&out)) {
-            panic!("babeltrace2 and ltt view differ on per-PID traces: {d}");
-        }
-    }
+    assert_babeltrace2_prints(&out, &view(&out));
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{demo_bin, first_difference, require_tool, scratch};
+use common::{assert_babeltrace2_prints, demo_bin, int_field, scratch};
 
 /// A test's private daemon home; the daemon is terminated on drop.
 struct Home {
@@ -115,19 +115,6 @@ fn events(view: &str) -> Vec<&str> {
     view.lines().filter(|l| l.contains(" demo:")).collect()
 }
 
-/// The value printed for `field` (`field = VALUE` up to the next `,`).
-fn field(line: &str, name: &str) -> i64 {
-    let key = format!(" {name} = ");
-    let start = line
-        .find(&key)
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        + key.len();
-    let rest = &line[start..];
-    rest[..rest.find([',', ' ']).unwrap_or(rest.len())]
-        .parse()
-        .unwrap()
-}
-
 fn wait_ok(child: Child) -> String {
     let o = child.wait_with_output().expect("wait for ltt-demo");
     assert!(o.status.success(), "ltt-demo failed: {}", text(&o.stderr));
@@ -200,19 +187,9 @@ fn lttng_verbs_record_a_filtered_trace_babeltrace2_reads() {
     assert!(evs.iter().all(|l| l.contains("demo:one_int")));
     assert!(evs
         .iter()
-        .all(|l| field(l, "v") % 2 == 0 && field(l, "v") < 100));
+        .all(|l| int_field(l, "v") % 2 == 0 && int_field(l, "v") < 100));
     assert_eq!(h.ltt(&["view", "s1"]), view);
-    if require_tool("babeltrace2") {
-        let bt = Command::new("babeltrace2")
-            .arg(&out)
-            .env("TZ", "UTC")
-            .output()
-            .expect("run babeltrace2");
-        assert!(bt.status.success(), "{}", text(&bt.stderr));
-        if let Some(d) = first_difference(&text(&bt.stdout), &view) {
-            panic!("babeltrace2 and ltt view differ: {d}");
-        }
-    }
+    assert_babeltrace2_prints(&out, &view);
     let destroyed = h.ltt(&["destroy"]);
     assert!(destroyed.contains("Session s1 destroyed"), "{destroyed}");
     h.ltt_fails(&["start", "s1"], "session s1 not found");
@@ -246,7 +223,7 @@ fn enabling_an_event_takes_effect_in_a_running_app() {
     let stdout = wait_ok(demo);
     assert!(stdout.contains("RESULT iterations=4000"), "{stdout}");
     let view = h.ltt(&["view"]);
-    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "v")).collect();
+    let values: Vec<i64> = events(&view).iter().map(|l| int_field(l, "v")).collect();
     // Recorded only while enabled: a run of consecutive values that
     // neither starts at the beginning nor reaches the end.
     assert!(
@@ -288,7 +265,7 @@ fn a_sigkilled_app_leaves_a_readable_trace_and_a_killed_daemon_leaves_apps_runni
     victim.wait().unwrap();
     h.ltt(&["stop"]);
     let view = h.ltt(&["view"]);
-    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "u16")).collect();
+    let values: Vec<i64> = events(&view).iter().map(|l| int_field(l, "u16")).collect();
     assert!(!values.is_empty(), "nothing of the killed app was kept");
 
     // Now kill the daemon under a running app: the app finishes on time.
@@ -627,7 +604,7 @@ fn trace_files_rotate_and_keep_the_newest() {
         assert!(trace.join("index").join(format!("{n}.idx")).is_file());
     }
     let view = h.ltt(&["view"]);
-    let values: Vec<i64> = events(&view).iter().map(|l| field(l, "v")).collect();
+    let values: Vec<i64> = events(&view).iter().map(|l| int_field(l, "v")).collect();
     // The oldest files were replaced: the newest events remain, in order
     // (each CPU's stream keeps its own newest files, so gaps appear where
     // the app moved between CPUs).
@@ -641,17 +618,7 @@ fn trace_files_rotate_and_keep_the_newest() {
         values.windows(2).all(|w| w[1] > w[0]),
         "events out of order"
     );
-    if require_tool("babeltrace2") {
-        let bt = Command::new("babeltrace2")
-            .arg(&out)
-            .env("TZ", "UTC")
-            .output()
-            .unwrap();
-        assert!(bt.status.success(), "{}", text(&bt.stderr));
-        if let Some(d) = first_difference(&text(&bt.stdout), &view) {
-            panic!("babeltrace2 and ltt view differ: {d}");
-        }
-    }
+    assert_babeltrace2_prints(&out, &view);
     h.ltt(&["destroy"]);
 }
 
@@ -759,7 +726,7 @@ fn several_sessions_trace_the_same_app_at_once() {
     assert_eq!(few_events.len(), 20);
     assert!(few_events
         .iter()
-        .all(|l| field(l, "v") < 10 && l.contains(" ip = 0x")));
+        .all(|l| int_field(l, "v") < 10 && l.contains(" ip = 0x")));
     // At most four at once.
     for n in 0..4 {
         let name = format!("s{n}");
@@ -831,7 +798,7 @@ fn trackers_choose_the_processes_recorded() {
     let count = |pid: u32| {
         events(&view)
             .iter()
-            .filter(|l| field(l, "vpid") == pid as i64)
+            .filter(|l| int_field(l, "vpid") == pid as i64)
             .count()
     };
     let (from_a, from_b) = (count(pid_a), count(pid_b));

@@ -169,9 +169,7 @@ pub struct SessionInfo {
     pub channels: Vec<ChannelInfo>,
     #[serde(default)]
     pub trackers: Trackers,
-    /// Figures of the last stop, if any.
-    #[serde(default)]
-    pub recorded: Option<u64>,
+    /// Events discarded so far, in replies once tracing started.
     #[serde(default)]
     pub discarded: Option<u64>,
 }

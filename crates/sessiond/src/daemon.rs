@@ -254,7 +254,6 @@ impl Daemon {
                 active: false,
                 channels: Vec::new(),
                 trackers: Default::default(),
-                recorded: None,
                 discarded: None,
             },
             recording: None,
@@ -605,7 +604,6 @@ impl Daemon {
             s.list.push(Sess {
                 info: SessionInfo {
                     active: false,
-                    recorded: None,
                     discarded: None,
                     ..info
                 },

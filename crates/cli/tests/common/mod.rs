@@ -104,3 +104,59 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The value printed for `name` in an event line (`name = VALUE` up to the
+/// next `,` or space).
+pub fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let key = format!(" {name} = ");
+    let start = line
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + key.len();
+    let rest = &line[start..];
+    &rest[..rest.find([',', ' ']).unwrap_or(rest.len())]
+}
+
+/// [`field`] as an integer.
+pub fn int_field(line: &str, name: &str) -> i64 {
+    let v = field(line, name);
+    v.parse()
+        .unwrap_or_else(|_| panic!("{name} = {v} is no integer"))
+}
+
+/// The `i` values of the `lab:filt` events of a text output.
+pub fn printed_i(stdout: &[u8]) -> std::collections::BTreeSet<u64> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("{ i = ")? + 6..];
+            rest[..rest.find(',')?].parse().ok()
+        })
+        .collect()
+}
+
+/// Real babeltrace2 prints `trace` exactly as `ltt_view` (skipped loudly
+/// when it is not installed, unless LTT_REQUIRE_TOOLS=1).
+pub fn assert_babeltrace2_prints(trace: &Path, ltt_view: &str) {
+    if !require_tool("babeltrace2") {
+        return;
+    }
+    let theirs = Command::new("babeltrace2")
+        .arg(trace)
+        .env("TZ", "UTC")
+        .env("BABELTRACE_TERM_COLOR", "NEVER")
+        .output()
+        .expect("run babeltrace2");
+    assert!(
+        theirs.status.success(),
+        "babeltrace2 failed on {}: {}",
+        trace.display(),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    if let Some(d) = first_difference(&String::from_utf8_lossy(&theirs.stdout), ltt_view) {
+        panic!(
+            "ltt view differs from babeltrace2 on {} (expected = babeltrace2): {d}",
+            trace.display()
+        );
+    }
+}
