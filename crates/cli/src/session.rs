@@ -543,7 +543,7 @@ fn print_session(s: &SessionInfo) {
             Some(n) => println!("      Trace file size:  {n} bytes"),
             None => println!("      Trace file size:  unlimited"),
         }
-        if let Some(d) = s.discarded {
+        if let Some(d) = c.discarded {
             println!("\n    Statistics:\n      Discarded events: {d}");
         }
         if !c.contexts.is_empty() {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{fixtures, ltt, printed_i, scratch};
 use ltt_sessiond::hub::Hub;
-use ltt_sessiond::{EventRule, Recording, RecordingConfig, Target};
+use ltt_sessiond::{EventRule, RecordingConfig, Target};
 
 ltt_ust::provider! {
     mod lab {
@@ -108,21 +108,23 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
     std::env::set_var(ltt_ust::SOCKET_ENV, &socket);
 
     let record = |name: &str, rules: Vec<EventRule>| -> BTreeSet<u64> {
-        let rec = Arc::new(
-            Recording::start(RecordingConfig {
-                output: dir.join(name),
-                trace_name: name.to_string(),
-                rules,
-                contexts: Vec::new(),
-                subbuf_size: 256 * 1024,
-                num_subbufs: 4,
-                overwrite: false,
-                switch_timer: None,
-                trace_files: Default::default(),
-            })
+        let target = Arc::new(
+            Target::start(
+                RecordingConfig {
+                    output: dir.join(name),
+                    trace_name: name.to_string(),
+                    rules,
+                    contexts: Vec::new(),
+                    subbuf_size: 256 * 1024,
+                    num_subbufs: 4,
+                    overwrite: false,
+                    switch_timer: None,
+                    trace_files: Default::default(),
+                },
+                false,
+            )
             .unwrap_or_else(|e| panic!("{name}: {e}")),
         );
-        let target = Arc::new(Target::PerUid(rec.clone()));
         hub.activate(target.clone(), Default::default()).unwrap();
         for e in &events {
             ltt_ust::tracepoint!(lab::filt(
@@ -130,7 +132,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
             ));
         }
         hub.deactivate(&target);
-        let summary = rec.finish().unwrap();
+        let summary = target.finish().unwrap();
         assert_eq!(summary.discarded, 0, "{name}");
         let out = ltt(&dir, &["view", dir.join(name).to_str().unwrap()]);
         assert!(

@@ -343,7 +343,13 @@ fn save_load_and_clear_errors() {
         &["enable-channel", "-u", "--subbuf-size", "5000", "c2"],
         "power of two",
     );
-    h.ltt_fails(&["enable-channel", "-u", "c2"], "one user-space channel");
+    h.ltt(&["enable-channel", "-u", "c2"]);
+    h.ltt_fails(&["enable-channel", "-u", "c2"], "already enabled");
+    // A session's channels share one kind of buffers.
+    h.ltt(&["enable-channel", "-u", "--buffers-pid", "c3"]);
+    h.ltt(&["enable-event", "-u", "-c", "c3", "demo:one_int"]);
+    h.ltt_fails(&["start"], "must all use the same");
+    h.ltt(&["disable-channel", "-u", "c3"]);
     h.ltt_fails(
         &["enable-channel", "-u", "--tracefile-size", "4k", "c2"],
         "smaller than the sub-buffer size",
@@ -462,6 +468,17 @@ fn per_process_buffers_in_a_session() {
     h.ltt(&["create", "pp", "-o", out.to_str().unwrap()]);
     h.ltt(&["enable-channel", "-u", "--buffers-pid", "channel0"]);
     h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    // A second channel goes to the same per-process traces.
+    h.ltt(&["enable-channel", "-u", "--buffers-pid", "low"]);
+    h.ltt(&[
+        "enable-event",
+        "-u",
+        "-c",
+        "low",
+        "demo:one_int",
+        "--filter",
+        "v < 5",
+    ]);
     assert!(h
         .ltt(&["list", "pp"])
         .contains("Buffering scheme: per-process"));
@@ -478,7 +495,78 @@ fn per_process_buffers_in_a_session() {
         .map(|e| events(&h.ltt(&["view", e.unwrap().path().to_str().unwrap()])).len())
         .collect();
     counts.sort();
-    assert_eq!(counts, [50, 70]);
+    assert_eq!(counts, [50 + 5, 70 + 5]);
+    h.ltt(&["destroy"]);
+}
+
+/// The files of the trace below `dir` whose names start with `prefix`.
+fn stream_files(dir: &Path, prefix: &str) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            n += stream_files(&path, prefix);
+        } else if e.file_name().to_string_lossy().starts_with(prefix) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_session_records_several_channels_into_one_trace() {
+    let h = Home::new("channels");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "multi", "-o", out.to_str().unwrap()]);
+    h.ltt(&["enable-channel", "-u", "--subbuf-size", "8k", "few"]);
+    h.ltt(&["enable-channel", "-u", "many"]);
+    // The same event in two channels is recorded in both, each with its
+    // channel's filter and contexts.
+    h.ltt(&[
+        "enable-event",
+        "-u",
+        "-c",
+        "few",
+        "demo:one_int",
+        "--filter",
+        "v < 10",
+    ]);
+    h.ltt(&["add-context", "-u", "-c", "few", "-t", "vtid"]);
+    h.ltt(&[
+        "enable-event",
+        "-u",
+        "-c",
+        "many",
+        "demo:one_int",
+        "demo:empty",
+    ]);
+    h.ltt(&["add-context", "-u", "-c", "many", "-t", "procname"]);
+    h.ltt(&["start"]);
+    wait_ok(h.demo(&[
+        "--iterations",
+        "100",
+        "--threads",
+        "2",
+        "--payload",
+        "one-int",
+    ]));
+    wait_ok(h.demo(&["--iterations", "10", "--payload", "empty"]));
+    h.ltt(&["stop"]);
+    let listed = h.ltt(&["list", "multi"]);
+    assert!(
+        listed.contains("- few: [enabled]") && listed.contains("- many: [enabled]"),
+        "{listed}"
+    );
+    let view = h.ltt(&["view"]);
+    let evs = events(&view);
+    let few: Vec<&&str> = evs.iter().filter(|l| l.contains("vtid = ")).collect();
+    let many: Vec<&&str> = evs.iter().filter(|l| l.contains("procname = ")).collect();
+    assert_eq!(few.len(), 2 * 10, "{view}");
+    assert!(few.iter().all(|l| int_field(l, "v") < 10));
+    assert_eq!(many.len(), 2 * 100 + 10, "{view}");
+    assert_eq!(evs.len(), few.len() + many.len());
+    assert!(stream_files(&out, "few_") > 0 && stream_files(&out, "many_") > 0);
+    assert_babeltrace2_prints(&out, &view);
     h.ltt(&["destroy"]);
 }
 
@@ -727,16 +815,16 @@ fn several_sessions_trace_the_same_app_at_once() {
     assert!(few_events
         .iter()
         .all(|l| int_field(l, "v") < 10 && l.contains(" ip = 0x")));
-    // At most four at once.
-    for n in 0..4 {
+    // At most eight channels at once.
+    for n in 0..8 {
         let name = format!("s{n}");
         h.ltt(&["create", &name, "-o", h.dir.join(&name).to_str().unwrap()]);
         h.ltt(&["enable-event", "-u", "demo:empty"]);
         h.ltt(&["start"]);
     }
-    h.ltt(&["create", "s4", "-o", h.dir.join("s4").to_str().unwrap()]);
+    h.ltt(&["create", "s8", "-o", h.dir.join("s8").to_str().unwrap()]);
     h.ltt(&["enable-event", "-u", "demo:empty"]);
-    h.ltt_fails(&["start"], "sessions are tracing already");
+    h.ltt_fails(&["start"], "are recording already");
     h.ltt(&["destroy", "-a"]);
 }
 

@@ -108,23 +108,37 @@ struct StreamFile {
     made: u64,
 }
 
-/// Trace-file rotation (`--tracefile-size`, `--tracefile-count`).
-#[derive(Clone, Copy, Debug, Default)]
+/// A channel's stream files: their name and rotation (`--tracefile-size`,
+/// `--tracefile-count`).
+#[derive(Clone, Debug)]
 pub struct TraceFiles {
+    /// The channel's name, which the files are named after.
+    pub channel: String,
     /// Start a new file before one would grow past this many bytes.
     pub max_size: Option<u64>,
     /// Keep at most this many files per stream (the oldest is replaced).
     pub max_count: Option<u32>,
 }
 
+impl Default for TraceFiles {
+    fn default() -> Self {
+        TraceFiles {
+            channel: CHANNEL_NAME.to_string(),
+            max_size: None,
+            max_count: None,
+        }
+    }
+}
+
 impl TraceFiles {
     /// The name of file `seq` of stream `s`: LTTng's `channel0_0` without
     /// rotation, `channel0_0_N` with it (N cycling through the count).
     fn name(&self, s: usize, seq: u64) -> String {
+        let ch = &self.channel;
         match (self.max_size, self.max_count) {
-            (None, _) => format!("{CHANNEL_NAME}_{s}"),
-            (Some(_), Some(c)) => format!("{CHANNEL_NAME}_{s}_{}", seq % c.max(1) as u64),
-            (Some(_), None) => format!("{CHANNEL_NAME}_{s}_{seq}"),
+            (None, _) => format!("{ch}_{s}"),
+            (Some(_), Some(c)) => format!("{ch}_{s}_{}", seq % c.max(1) as u64),
+            (Some(_), None) => format!("{ch}_{s}_{seq}"),
         }
     }
 }
@@ -305,7 +319,7 @@ pub fn run(
     let mut consumer = Consumer::new(&ch, ConsumerConfig::default());
     let mut out = Output {
         dir: dir.clone(),
-        rotation,
+        rotation: rotation.clone(),
         files: (0..ch.num_streams()).map(|_| None).collect(),
         report: ConsumerReport {
             dir: dir.clone(),

@@ -69,6 +69,9 @@ pub struct ChannelInfo {
     pub enabled: bool,
     pub rules: Vec<EventRule>,
     pub contexts: Vec<String>,
+    /// Events the channel lost so far (`list SESSION` of a started session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded: Option<u64>,
 }
 
 /// Which processes a session records (`ltt track`/`untrack`): for each

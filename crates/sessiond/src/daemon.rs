@@ -1,11 +1,11 @@
-//! The per-user session daemon: named sessions with their channel, event
+//! The per-user session daemon: named sessions with their channels, event
 //! rules and contexts, driven by [`Request`]s, recording through
 //! the [`Hub`] that every traced app of the user is connected to.
 //!
-//! Up to [`MAX_SLOTS`](ltt_ust::proto::MAX_SLOTS) sessions trace at once,
-//! each in its own slot of every app. A session keeps its recording from
-//! its first `start` to `destroy`, so `stop` then `start` continue the same
-//! trace.
+//! Up to [`MAX_SLOTS`](ltt_ust::proto::MAX_SLOTS) channels (of all
+//! sessions together) trace at once, each in its own slot of every app. A
+//! session keeps its recording from its first `start` to `destroy`, so
+//! `stop` then `start` continue the same trace.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,8 +21,8 @@ use ltt_ust::Context;
 
 struct Sess {
     info: SessionInfo,
-    /// From the first `start` to `destroy`.
-    recording: Option<Arc<Target>>,
+    /// From the first `start` to `destroy`: the enabled channels, by name.
+    recording: Option<Vec<(String, Arc<Target>)>>,
 }
 
 #[derive(Default)]
@@ -76,42 +76,88 @@ impl Sessions {
 }
 
 impl Sess {
-    /// The channel named `name` (default `channel0`), created with LTTng's
-    /// defaults if the session has none yet.
+    /// The channel named `name` (default `channel0`, created with LTTng's
+    /// defaults if the session has no such channel yet, as LTTng does).
     fn channel(&mut self, name: Option<&str>) -> Result<&mut ChannelInfo> {
         let name = name.unwrap_or(CHANNEL_NAME);
-        if self.info.channels.is_empty() {
-            if self.recording.is_some() {
+        let i = match self.info.channels.iter().position(|c| c.spec.name == name) {
+            Some(i) => i,
+            None if self.recording.is_some() => {
                 return Err(format!(
-                    "session {}: cannot add a channel once tracing started",
+                    "session {} has no channel {name}, and channels cannot be added once tracing started",
                     self.info.name
-                ));
+                ))
             }
-            self.info.channels.push(ChannelInfo {
-                spec: ChannelSpec::new(name),
-                enabled: true,
-                rules: Vec::new(),
-                contexts: Vec::new(),
-            });
-        }
-        let ch = &mut self.info.channels[0];
-        if ch.spec.name != name {
-            return Err(format!(
-                "session {} has channel {}: ltt records one user-space channel per session",
-                self.info.name, ch.spec.name
-            ));
-        }
-        Ok(ch)
+            None => {
+                self.info.channels.push(ChannelInfo {
+                    spec: ChannelSpec::new(name),
+                    enabled: true,
+                    rules: Vec::new(),
+                    contexts: Vec::new(),
+                    discarded: None,
+                });
+                self.info.channels.len() - 1
+            }
+        };
+        Ok(&mut self.info.channels[i])
     }
 
-    /// Rules in force: those of the channel, none if it is disabled.
-    fn rules(&self) -> Vec<EventRule> {
+    /// The recording's targets, one per recorded channel.
+    fn targets(&self) -> impl Iterator<Item = &Arc<Target>> {
+        self.recording.iter().flatten().map(|(_, t)| t)
+    }
+
+    /// Rules in force in channel `name`: none if it is disabled.
+    fn rules(&self, name: &str) -> Vec<EventRule> {
         self.info
             .channels
             .iter()
-            .filter(|c| c.enabled)
+            .filter(|c| c.enabled && c.spec.name == name)
             .flat_map(|c| c.rules.clone())
             .collect()
+    }
+
+    /// The recording configuration of each enabled channel, and whether
+    /// they use per-PID buffers (all channels of a session must agree).
+    fn recording_configs(&self) -> Result<(Vec<RecordingConfig>, bool)> {
+        let name = &self.info.name;
+        let enabled: Vec<&ChannelInfo> = self.info.channels.iter().filter(|c| c.enabled).collect();
+        let Some(first) = enabled.first() else {
+            return Err(format!(
+                "session {name} has no events: enable some first (ltt enable-event -u NAME)"
+            ));
+        };
+        let per_pid = first.spec.buffers_pid;
+        if let Some(other) = enabled.iter().find(|c| c.spec.buffers_pid != per_pid) {
+            return Err(format!(
+                "session {name}: channels {} and {} use different buffers (--buffers-uid, --buffers-pid): a session's channels must all use the same",
+                first.spec.name, other.spec.name
+            ));
+        }
+        let cfgs = enabled
+            .iter()
+            .map(|ch| RecordingConfig {
+                output: self.info.output.clone(),
+                trace_name: name.clone(),
+                rules: self.rules(&ch.spec.name),
+                contexts: ch
+                    .contexts
+                    .iter()
+                    .filter_map(|c| Context::from_name(c))
+                    .collect(),
+                subbuf_size: ch.spec.subbuf_size,
+                num_subbufs: ch.spec.num_subbuf,
+                overwrite: ch.spec.overwrite,
+                trace_files: crate::TraceFiles {
+                    channel: ch.spec.name.clone(),
+                    max_size: ch.spec.tracefile_size,
+                    max_count: ch.spec.tracefile_count,
+                },
+                switch_timer: (ch.spec.switch_timer_us > 0)
+                    .then(|| std::time::Duration::from_micros(ch.spec.switch_timer_us)),
+            })
+            .collect();
+        Ok((cfgs, per_pid))
     }
 }
 
@@ -178,7 +224,15 @@ impl Daemon {
                 let mut s = self.lock();
                 let sess = s.find(session.as_deref())?;
                 let mut info = sess.info.clone();
-                info.discarded = sess.recording.as_ref().map(|r| r.discarded());
+                for (name, target) in sess.recording.iter().flatten() {
+                    if let Some(c) = info.channels.iter_mut().find(|c| c.spec.name == *name) {
+                        c.discarded = Some(target.discarded());
+                    }
+                }
+                info.discarded = sess
+                    .recording
+                    .is_some()
+                    .then(|| sess.targets().map(|t| t.discarded()).sum());
                 Ok(Reply::Session { session: info })
             }
             Request::ListApps => Ok(Reply::Apps {
@@ -210,8 +264,10 @@ impl Daemon {
                 let mut s = self.lock();
                 let sess = s.find(session.as_deref())?;
                 sess.info.trackers.change(attr, &values, all, track)?;
-                if let (Some(rec), true) = (&sess.recording, sess.info.active) {
-                    self.hub.track(rec, sess.info.trackers.clone());
+                if sess.info.active {
+                    for t in sess.targets() {
+                        self.hub.track(t, sess.info.trackers.clone());
+                    }
                 }
                 let verb = if track { "tracking" } else { "untracking" };
                 let what = if all {
@@ -283,11 +339,13 @@ impl Daemon {
                 }
                 s.list.remove(i)
             };
-            if let Some(rec) = sess.recording {
-                if sess.info.active {
-                    self.hub.deactivate(&rec);
+            if sess.info.active {
+                for t in sess.targets() {
+                    self.hub.deactivate(t);
                 }
-                let summary = rec.finish().map_err(|e| format!("session {name}: {e}"))?;
+            }
+            for t in sess.targets() {
+                let summary = t.finish().map_err(|e| format!("session {name}: {e}"))?;
                 lines.extend(summary.warnings.iter().map(|w| format!("Warning: {w}")));
             }
             lines.push(format!("Session {name} destroyed"));
@@ -371,17 +429,12 @@ impl Daemon {
             if sess.recording.is_some() {
                 return Err("cannot add a channel once tracing started".into());
             }
-            if let Some(other) = sess.info.channels.first() {
-                return Err(format!(
-                    "session {session_name} has channel {}: ltt records one user-space channel per session",
-                    other.spec.name
-                ));
-            }
             sess.info.channels.push(ChannelInfo {
                 spec: spec.clone(),
                 enabled: true,
                 rules: Vec::new(),
                 contexts: Vec::new(),
+                discarded: None,
             });
         }
         done(format!(
@@ -392,10 +445,10 @@ impl Daemon {
 
     /// Apply a session's new rules to its recording and the apps.
     fn apply_rules(&self, sess: &Sess) -> Result<()> {
-        if let Some(rec) = &sess.recording {
-            rec.set_rules(sess.rules()).map_err(|e| e.to_string())?;
+        for (name, t) in sess.recording.iter().flatten() {
+            t.set_rules(sess.rules(name)).map_err(|e| e.to_string())?;
             if sess.info.active {
-                self.hub.refresh(rec);
+                self.hub.refresh(t);
             }
         }
         Ok(())
@@ -464,46 +517,27 @@ impl Daemon {
         if sess.info.active {
             return Err(format!("tracing already started for session {name}"));
         }
-        let rec = match &sess.recording {
-            Some(rec) => rec.clone(),
-            None => {
-                let Some(ch) = sess.info.channels.first().cloned() else {
-                    return Err(format!(
-                        "session {name} has no events: enable some first (ltt enable-event -u NAME)"
-                    ));
-                };
-                let rec = Arc::new(
-                    Target::start(
-                        RecordingConfig {
-                            output: sess.info.output.clone(),
-                            trace_name: name.clone(),
-                            rules: sess.rules(),
-                            contexts: ch
-                                .contexts
-                                .iter()
-                                .filter_map(|c| Context::from_name(c))
-                                .collect(),
-                            subbuf_size: ch.spec.subbuf_size,
-                            num_subbufs: ch.spec.num_subbuf,
-                            overwrite: ch.spec.overwrite,
-                            trace_files: crate::TraceFiles {
-                                max_size: ch.spec.tracefile_size,
-                                max_count: ch.spec.tracefile_count,
-                            },
-                            switch_timer: (ch.spec.switch_timer_us > 0)
-                                .then(|| std::time::Duration::from_micros(ch.spec.switch_timer_us)),
-                        },
-                        ch.spec.buffers_pid,
-                    )
-                    .map_err(|e| format!("session {name}: {e}"))?,
-                );
-                sess.recording = Some(rec.clone());
-                rec
+        if sess.recording.is_none() {
+            let (cfgs, per_pid) = sess.recording_configs()?;
+            let names: Vec<String> = cfgs.iter().map(|c| c.trace_files.channel.clone()).collect();
+            let targets =
+                Target::start_all(cfgs, per_pid).map_err(|e| format!("session {name}: {e}"))?;
+            sess.recording = Some(
+                names
+                    .into_iter()
+                    .zip(targets.into_iter().map(Arc::new))
+                    .collect(),
+            );
+        }
+        let targets: Vec<Arc<Target>> = sess.targets().cloned().collect();
+        for (i, t) in targets.iter().enumerate() {
+            if let Err(e) = self.hub.activate(t.clone(), sess.info.trackers.clone()) {
+                for started in &targets[..i] {
+                    self.hub.deactivate(started);
+                }
+                return Err(format!("session {name} cannot start: {e}"));
             }
-        };
-        self.hub
-            .activate(rec, sess.info.trackers.clone())
-            .map_err(|e| format!("session {name} cannot start: {e}"))?;
+        }
         sess.info.active = true;
         done(format!("Tracing started for session {name}"))
     }
@@ -515,9 +549,11 @@ impl Daemon {
         if !sess.info.active {
             return Err(format!("tracing already stopped for session {name}"));
         }
-        if let Some(rec) = &sess.recording {
-            self.hub.deactivate(rec);
-            rec.flush();
+        for t in sess.targets() {
+            self.hub.deactivate(t);
+        }
+        for t in sess.targets() {
+            t.flush();
         }
         sess.info.active = false;
         done(format!(
@@ -629,12 +665,6 @@ fn read_saved(path: &Path) -> Result<SessionInfo> {
     let info: SessionInfo =
         serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     valid_name(&info.name).map_err(|e| format!("{}: {e}", path.display()))?;
-    if info.channels.len() > 1 {
-        return Err(format!(
-            "{}: ltt records one user-space channel per session",
-            path.display()
-        ));
-    }
     for rule in info.channels.iter().flat_map(|c| &c.rules) {
         if let Some(f) = &rule.filter {
             parse_filter(f).map_err(|e| format!("{}: {e}", path.display()))?;

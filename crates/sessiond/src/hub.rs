@@ -186,7 +186,7 @@ impl Hub {
         let mut state = self.lock();
         let Some(slot) = state.active.iter().position(Option::is_none) else {
             return Err(format!(
-                "{MAX_SLOTS} sessions are tracing already: stop one first"
+                "{MAX_SLOTS} channels (of all sessions) are recording already: stop a session first"
             ));
         };
         state

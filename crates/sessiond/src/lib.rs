@@ -158,6 +158,30 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
+impl Summary {
+    /// Add what another recording (another channel, or another app's
+    /// trace) recorded.
+    pub fn add(&mut self, other: Summary) {
+        for (name, n) in other.events {
+            match self.events.iter_mut().find(|(e, _)| *e == name) {
+                Some((_, c)) => *c += n,
+                None => self.events.push((name, n)),
+            }
+        }
+        self.events.sort();
+        self.recorded += other.recorded;
+        self.discarded += other.discarded;
+        self.bytes += other.bytes;
+        self.stream_files += other.stream_files;
+        for app in other.apps {
+            if !self.apps.contains(&app) {
+                self.apps.push(app);
+            }
+        }
+        self.warnings.extend(other.warnings);
+    }
+}
+
 /// A one-shot recording with its own private app socket (`ltt record`).
 /// [`Session::stop`] finishes the trace; dropping it without stopping
 /// abandons the trace (the socket directory is removed either way).

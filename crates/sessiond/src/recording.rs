@@ -1,6 +1,8 @@
-//! One session's trace being recorded: the per-CPU channel apps write
-//! into, the registry of event classes with the session's rules, the
-//! consumer thread writing stream files, and the metadata.
+//! A session's trace being recorded: a [`SharedTrace`] (the directory, its
+//! environment and the metadata describing every channel) and, per
+//! channel, a [`Recording`]: the per-CPU ring buffers apps write into, the
+//! registry of its event classes with the channel's rules, and the
+//! consumer thread writing its stream files.
 
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use ltt_ust::proto::{EventIds, WireEvent};
 use ltt_ust::Context;
 
 use crate::consumer::{self, ConsumerControl};
-use crate::registry::{AppEnv, Registry, TraceEnv};
+use crate::registry::{trace_metadata, AppEnv, Registry, TraceEnv};
 use crate::rules::EventRule;
 use crate::{io_err, sys, AppInfo, Error, Summary};
 
@@ -29,6 +31,7 @@ pub struct RecordingConfig {
     pub output: PathBuf,
     /// `trace_name` in the metadata (LTTng: the session name).
     pub trace_name: String,
+    /// The channel's event rules.
     pub rules: Vec<EventRule>,
     /// Context fields of every record.
     pub contexts: Vec<Context>,
@@ -42,58 +45,36 @@ pub struct RecordingConfig {
     /// Period of the switch timer (none: sub-buffers reach the files when
     /// full, and at stop).
     pub switch_timer: Option<std::time::Duration>,
-    /// Trace-file rotation.
+    /// The channel's name and file rotation.
     pub trace_files: consumer::TraceFiles,
 }
 
-/// A trace being recorded. Apps attach through a [`crate::hub::Hub`].
-pub struct Recording {
-    channel: Arc<Channel>,
-    registry: Arc<Mutex<Registry>>,
+/// A trace directory the channels of a session share: its environment and
+/// every channel's event classes (stream class `k` is the channel whose
+/// registry is `registries[k]`), which one metadata file describes.
+pub struct SharedTrace {
     env: TraceEnv,
-    trace_dir: PathBuf,
-    apps: Mutex<Vec<AppInfo>>,
-    warnings: Mutex<Vec<String>>,
-    control: Arc<ConsumerControl>,
-    consumer: Mutex<Option<JoinHandle<Result<consumer::ConsumerReport, Error>>>>,
+    dir: PathBuf,
+    registries: Mutex<Vec<Registry>>,
 }
 
-/// Round `v` up to a power of two, at least `min`.
-fn pow2_at_least(v: u32, min: u32) -> Result<u32, Error> {
-    v.max(min)
-        .checked_next_power_of_two()
-        .ok_or_else(|| Error::Config(format!("{v} is too large")))
-}
-
-/// Writes the metadata file atomically (readers never see half of it).
-fn write_metadata(dir: &Path, env: &TraceEnv, reg: &Registry) -> Result<u64, Error> {
-    let bytes = packetize_metadata(
-        &to_tsdl(&reg.metadata(env)),
-        env.uuid,
-        ByteOrder::Little,
-        4096,
-    );
-    let tmp = dir.join(".metadata.tmp");
-    let path = dir.join("metadata");
-    std::fs::write(&tmp, &bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    Ok(bytes.len() as u64)
-}
-
-impl Recording {
-    /// Create the per-UID trace directory, the channel and the consumer.
-    pub fn start(cfg: RecordingConfig) -> Result<Recording, Error> {
-        let dir = cfg
-            .output
+impl SharedTrace {
+    /// The per-UID trace directory `ust/uid/UID/64-bit/` below `output`.
+    pub fn for_uid(output: &Path, trace_name: &str) -> Result<Arc<SharedTrace>, Error> {
+        let dir = output
             .join("ust")
             .join("uid")
             .join(sys::uid().to_string())
             .join("64-bit");
-        Recording::start_in(cfg, dir, None)
+        SharedTrace::create(dir, trace_name, None)
     }
 
-    /// A per-PID recording of `app`: `ust/pid/PROCNAME-PID-DATETIME/`.
-    pub fn start_per_pid(cfg: RecordingConfig, app: &AppInfo) -> Result<Recording, Error> {
+    /// A per-PID trace directory of `app`: `ust/pid/PROCNAME-PID-DATETIME/`.
+    pub fn for_app(
+        output: &Path,
+        trace_name: &str,
+        app: &AppInfo,
+    ) -> Result<Arc<SharedTrace>, Error> {
         let registered = sys::LocalTime::now();
         // The name comes from the app: never let it climb out of `pid/`.
         let safe: String = app
@@ -108,7 +89,7 @@ impl Recording {
                 }
             })
             .collect();
-        let dir = cfg.output.join("ust").join("pid").join(format!(
+        let dir = output.join("ust").join("pid").join(format!(
             "{safe}-{}-{}",
             app.pid,
             registered.dir_suffix()
@@ -118,57 +99,127 @@ impl Recording {
             procname: app.procname.clone(),
             registered,
         };
-        Recording::start_in(cfg, dir, Some(app))
+        SharedTrace::create(dir, trace_name, Some(app))
     }
 
-    fn start_in(
-        cfg: RecordingConfig,
-        trace_dir: PathBuf,
+    fn create(
+        dir: PathBuf,
+        trace_name: &str,
         app: Option<AppEnv>,
-    ) -> Result<Recording, Error> {
-        let registry = Registry::new(cfg.rules, cfg.contexts).map_err(Error::Config)?;
-        let uid = sys::uid();
-        if trace_dir.join("metadata").exists() {
-            return Err(Error::TraceExists(trace_dir));
+    ) -> Result<Arc<SharedTrace>, Error> {
+        if dir.join("metadata").exists() {
+            return Err(Error::TraceExists(dir));
         }
-        std::fs::create_dir_all(&trace_dir).map_err(io_err(&trace_dir))?;
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let uuid = sys::random_uuid().map_err(io_err(Path::new("getrandom")))?;
         let env = TraceEnv {
-            trace_name: cfg.trace_name.clone(),
+            trace_name: trace_name.to_string(),
             created: sys::LocalTime::now(),
             hostname: sys::hostname(),
-            uid,
+            uid: sys::uid(),
             uuid,
             clock_offset_ns: sys::monotonic_offset_ns(),
             clock_uuid: sys::boot_id(),
             app,
         };
+        Ok(Arc::new(SharedTrace {
+            env,
+            dir,
+            registries: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// The CTF trace directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn registries(&self) -> std::sync::MutexGuard<'_, Vec<Registry>> {
+        self.registries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Add a channel: `make` builds it for its stream class id, then its
+    /// registry joins the metadata.
+    fn add_channel<T>(
+        &self,
+        registry: Registry,
+        make: impl FnOnce(u16) -> Result<T, Error>,
+    ) -> Result<(u16, T), Error> {
+        let mut regs = self.registries();
+        let id = u16::try_from(regs.len())
+            .map_err(|_| Error::Config("too many channels in one trace".into()))?;
+        let made = make(id)?;
+        regs.push(registry);
+        write_metadata(&self.dir, &self.env, &regs)?;
+        Ok((id, made))
+    }
+}
+
+/// A channel being recorded. Apps attach through a [`crate::hub::Hub`].
+pub struct Recording {
+    channel: Arc<Channel>,
+    trace: Arc<SharedTrace>,
+    /// Stream class id of the channel: its registry in the trace.
+    stream_id: u16,
+    apps: Mutex<Vec<AppInfo>>,
+    warnings: Mutex<Vec<String>>,
+    control: Arc<ConsumerControl>,
+    consumer: Mutex<Option<JoinHandle<Result<consumer::ConsumerReport, Error>>>>,
+}
+
+/// Round `v` up to a power of two, at least `min`.
+fn pow2_at_least(v: u32, min: u32) -> Result<u32, Error> {
+    v.max(min)
+        .checked_next_power_of_two()
+        .ok_or_else(|| Error::Config(format!("{v} is too large")))
+}
+
+/// Writes the metadata file atomically (readers never see half of it).
+fn write_metadata(dir: &Path, env: &TraceEnv, regs: &[Registry]) -> Result<u64, Error> {
+    let bytes = packetize_metadata(
+        &to_tsdl(&trace_metadata(regs, env)),
+        env.uuid,
+        ByteOrder::Little,
+        4096,
+    );
+    let tmp = dir.join(".metadata.tmp");
+    let path = dir.join("metadata");
+    std::fs::write(&tmp, &bytes).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    Ok(bytes.len() as u64)
+}
+
+impl Recording {
+    /// Create the channel's ring buffers and consumer, and add it to
+    /// `trace`.
+    pub fn start(cfg: RecordingConfig, trace: &Arc<SharedTrace>) -> Result<Recording, Error> {
+        let registry = Registry::new(cfg.rules, cfg.contexts).map_err(Error::Config)?;
         let subbuf_size = pow2_at_least(cfg.subbuf_size, 4096)?;
         let num_subbufs = pow2_at_least(cfg.num_subbufs, 2)?;
-        let channel = Arc::new(Channel::create(&Config {
-            subbuf_size,
-            num_subbufs,
-            // The smallest record (no payload) is 39 bytes.
-            max_records: (subbuf_size / 32)
-                .next_power_of_two()
-                .clamp(16, ltt_ringbuf::MAX_RECORDS_LIMIT),
-            mode: if cfg.overwrite {
-                Mode::Overwrite
-            } else {
-                Mode::Discard
-            },
-            reserve: Reserve::Rseq,
-            stream_id: 0,
-            uuid,
-            ..Config::default()
-        })?);
+        let (stream_id, channel) = trace.add_channel(registry, |stream_id| {
+            Ok(Arc::new(Channel::create(&Config {
+                subbuf_size,
+                num_subbufs,
+                // The smallest record (no payload) is 39 bytes.
+                max_records: (subbuf_size / 32)
+                    .next_power_of_two()
+                    .clamp(16, ltt_ringbuf::MAX_RECORDS_LIMIT),
+                mode: if cfg.overwrite {
+                    Mode::Overwrite
+                } else {
+                    Mode::Discard
+                },
+                reserve: Reserve::Rseq,
+                stream_id: stream_id.into(),
+                uuid: trace.env.uuid,
+                ..Config::default()
+            })?))
+        })?;
         // Best effort: without it, apps only fault pages in more slowly.
         let _ = sys::preallocate(channel.fd(), channel.size());
-        write_metadata(&trace_dir, &env, &registry)?;
-        let registry = Arc::new(Mutex::new(registry));
         let control = Arc::new(ConsumerControl::new(cfg.switch_timer));
         let consumer = {
-            let (ch, dir, control) = (channel.clone(), trace_dir.clone(), control.clone());
+            let (ch, dir, control) = (channel.clone(), trace.dir.clone(), control.clone());
             let files = cfg.trace_files;
             std::thread::Builder::new()
                 .name("ltt-consumer".into())
@@ -177,9 +228,8 @@ impl Recording {
         };
         Ok(Recording {
             channel,
-            registry,
-            env,
-            trace_dir,
+            trace: trace.clone(),
+            stream_id,
             apps: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
             control,
@@ -189,12 +239,12 @@ impl Recording {
 
     /// The CTF trace directory.
     pub fn trace_dir(&self) -> &Path {
-        &self.trace_dir
+        &self.trace.dir
     }
 
     /// The contexts every record carries.
     pub fn contexts(&self) -> Vec<Context> {
-        self.registry().contexts().to_vec()
+        self.with_registry(|r| r.contexts().to_vec())
     }
 
     /// The channel's memfd, for apps.
@@ -202,8 +252,10 @@ impl Recording {
         self.channel.fd()
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    /// Run `f` on the channel's registry (the trace's registries are
+    /// locked meanwhile).
+    fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
+        f(&mut self.trace.registries()[self.stream_id as usize])
     }
 
     pub(crate) fn warn(&self, msg: String) {
@@ -223,7 +275,8 @@ impl Recording {
     /// Ids and states of an app's events (new classes are written to the
     /// metadata before their ids go out, so readers can always decode).
     pub fn register(&self, events: &[WireEvent]) -> Vec<EventIds> {
-        let mut reg = self.registry();
+        let mut regs = self.trace.registries();
+        let reg = &mut regs[self.stream_id as usize];
         let before = reg.len();
         let ids = events
             .iter()
@@ -234,8 +287,8 @@ impl Recording {
             })
             .collect();
         if reg.len() != before {
-            if let Err(e) = write_metadata(&self.trace_dir, &self.env, &reg) {
-                drop(reg);
+            if let Err(e) = write_metadata(&self.trace.dir, &self.trace.env, &regs) {
+                drop(regs);
                 self.warn(format!("metadata not updated: {e}"));
             }
         }
@@ -244,7 +297,8 @@ impl Recording {
 
     /// New event rules (`enable-event`, `disable-event`).
     pub fn set_rules(&self, rules: Vec<EventRule>) -> Result<(), Error> {
-        self.registry().set_rules(rules).map_err(Error::Config)
+        self.with_registry(|r| r.set_rules(rules))
+            .map_err(Error::Config)
     }
 
     /// Write everything recorded so far to the files (apps should be told
@@ -281,9 +335,10 @@ impl Recording {
         let mut report = consumer
             .join()
             .map_err(|_| Error::ThreadPanicked("consumer"))??;
-        let reg = self.registry();
-        report.count(&reg)?;
-        let metadata_bytes = write_metadata(&self.trace_dir, &self.env, &reg)?;
+        let regs = self.trace.registries();
+        let reg = &regs[self.stream_id as usize];
+        report.count(reg)?;
+        let metadata_bytes = write_metadata(&self.trace.dir, &self.trace.env, &regs)?;
         let mut events: Vec<(String, u64)> = Vec::new();
         for id in 0..reg.len() as u32 {
             let name = reg.name(id).unwrap_or_default();
@@ -293,7 +348,7 @@ impl Recording {
                 None => events.push((name.to_string(), n)),
             }
         }
-        drop(reg);
+        drop(regs);
         events.sort();
         let discarded = self.discarded();
         let mut warnings =
@@ -306,11 +361,17 @@ impl Recording {
             ));
         }
         Ok(Summary {
-            trace_dir: self.trace_dir.clone(),
+            trace_dir: self.trace.dir.clone(),
             recorded: events.iter().map(|(_, n)| n).sum(),
             events,
             discarded,
-            bytes: report.bytes + metadata_bytes,
+            // The trace's metadata counts once, with its first channel.
+            bytes: report.bytes
+                + if self.stream_id == 0 {
+                    metadata_bytes
+                } else {
+                    0
+                },
             stream_files: report.files,
             apps: self.apps.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             warnings,
@@ -329,8 +390,8 @@ impl Recording {
         {
             let _ = c.join();
         }
-        let _ = std::fs::remove_file(self.trace_dir.join("metadata"));
-        let mut dir = Some(self.trace_dir.as_path());
+        let _ = std::fs::remove_file(self.trace.dir.join("metadata"));
+        let mut dir = Some(self.trace.dir.as_path());
         for _ in 0..4 {
             match dir {
                 Some(d) if std::fs::remove_dir(d).is_ok() => dir = d.parent(),

@@ -1,4 +1,4 @@
-//! The event classes of a per-UID trace: ids handed to apps, which events
+//! The event classes of a channel of a trace: ids handed to apps, which events
 //! the session enables, the CTF metadata they add up to, and how long each
 //! record is (so the consumer can count events per class without a full
 //! decoder).
@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use ltt_ctf::metadata::{
-    ArrayType, ByteOrder, DisplayBase, Encoding, EnumMapping, EnumType, EnvValue, FieldRef,
-    FieldType, FloatType, IntType, Member, Metadata, SequenceType, StringType, StructType,
+    ArrayType, ByteOrder, DisplayBase, Encoding, EnumMapping, EnumType, EnvValue, EventClass,
+    FieldRef, FieldType, FloatType, IntType, Member, Metadata, SequenceType, StreamClass,
+    StringType, StructType,
 };
 use ltt_ctf::write::SchemaBuilder;
 use ltt_ust::proto::{EventIds, WireEvent, WireKind};
@@ -254,6 +255,26 @@ impl Registry {
         }
         b.build()
     }
+}
+
+/// The metadata of a trace whose channels have these registries: stream
+/// class `k` and its events are those of `registries[k]`.
+pub fn trace_metadata(registries: &[Registry], env: &TraceEnv) -> Metadata {
+    let Some((first, rest)) = registries.split_first() else {
+        return Registry::default().metadata(env);
+    };
+    let mut all = first.metadata(env);
+    for (k, reg) in rest.iter().enumerate() {
+        let k = k as u64 + 1;
+        let m = reg.metadata(env);
+        all.streams
+            .extend(m.streams.into_iter().map(|s| StreamClass { id: k, ..s }));
+        all.events.extend(m.events.into_iter().map(|e| EventClass {
+            stream_id: Some(k),
+            ..e
+        }));
+    }
+    all
 }
 
 /// What filters know of `ev`: its payload fields in declaration order (the

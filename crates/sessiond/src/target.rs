@@ -1,24 +1,31 @@
-//! Where a session's apps write: one recording shared by all the user's
-//! apps (per-UID buffers, LTTng's default), or one recording per app
-//! (`--buffers-pid`: `ust/pid/PROCNAME-PID-DATETIME/`, each with its own
-//! channel and metadata, so that apps cannot touch each other's records).
+//! Where a session channel's apps write: one recording shared by all the
+//! user's apps (per-UID buffers, LTTng's default), or one recording per
+//! app (`--buffers-pid`: `ust/pid/PROCNAME-PID-DATETIME/`, each with its
+//! own ring buffers and metadata, so that apps cannot touch each other's
+//! records). The channels of a session share their trace directories: one
+//! per user, or one per app.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::hub::AppInfo;
-use crate::recording::{Recording, RecordingConfig};
+use crate::recording::{Recording, RecordingConfig, SharedTrace};
 use crate::rules::EventRule;
 use crate::{Error, Summary};
 
-/// The recordings of an active session.
+/// The recordings of one channel of an active session.
 pub enum Target {
     PerUid(Arc<Recording>),
     PerPid(Box<PerPid>),
 }
 
-/// Per-PID recordings, made when each app attaches.
+/// The per-PID traces of a session, by app pid.
+type AppTraces = Mutex<Vec<(u32, Arc<SharedTrace>)>>;
+
+/// Per-PID recordings of a channel, made when each app attaches.
 pub struct PerPid {
     cfg: Mutex<RecordingConfig>,
+    /// Each app's trace, shared with the session's other channels.
+    traces: Arc<AppTraces>,
     recordings: Mutex<Vec<(u32, Arc<Recording>)>>,
     warnings: Mutex<Vec<String>>,
 }
@@ -28,18 +35,46 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Target {
-    /// Per-UID: start the one recording now; per-PID: check the rules now,
-    /// start recordings as apps come.
+    /// One channel: see [`Target::start_all`].
     pub fn start(cfg: RecordingConfig, per_pid: bool) -> Result<Target, Error> {
-        if !per_pid {
-            return Ok(Target::PerUid(Arc::new(Recording::start(cfg)?)));
+        let mut all = Target::start_all(vec![cfg], per_pid)?;
+        Ok(all.pop().expect("one channel"))
+    }
+
+    /// The channels of a session, in one trace: per-UID, start their
+    /// recordings now; per-PID, check the rules now and start recordings
+    /// as apps come. Nothing is left behind on error.
+    pub fn start_all(cfgs: Vec<RecordingConfig>, per_pid: bool) -> Result<Vec<Target>, Error> {
+        let Some(first) = cfgs.first() else {
+            return Ok(Vec::new());
+        };
+        if per_pid {
+            let traces = Arc::new(Mutex::new(Vec::new()));
+            return cfgs
+                .into_iter()
+                .map(|cfg| {
+                    crate::Registry::new(cfg.rules.clone(), Vec::new()).map_err(Error::Config)?;
+                    Ok(Target::PerPid(Box::new(PerPid {
+                        cfg: Mutex::new(cfg),
+                        traces: traces.clone(),
+                        recordings: Mutex::new(Vec::new()),
+                        warnings: Mutex::new(Vec::new()),
+                    })))
+                })
+                .collect();
         }
-        crate::Registry::new(cfg.rules.clone(), Vec::new()).map_err(Error::Config)?;
-        Ok(Target::PerPid(Box::new(PerPid {
-            cfg: Mutex::new(cfg),
-            recordings: Mutex::new(Vec::new()),
-            warnings: Mutex::new(Vec::new()),
-        })))
+        let trace = SharedTrace::for_uid(&first.output, &first.trace_name)?;
+        let mut targets = Vec::new();
+        for cfg in cfgs {
+            match Recording::start(cfg, &trace) {
+                Ok(rec) => targets.push(Target::PerUid(Arc::new(rec))),
+                Err(e) => {
+                    targets.iter().for_each(Target::abandon);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(targets)
     }
 
     /// The recording `app` writes to (per-PID: made on its first attach).
@@ -51,7 +86,19 @@ impl Target {
                 if let Some((_, rec)) = recs.iter().find(|(pid, _)| *pid == app.pid) {
                     return Ok(rec.clone());
                 }
-                let rec = Arc::new(Recording::start_per_pid(lock(&p.cfg).clone(), app)?);
+                let cfg = lock(&p.cfg).clone();
+                let trace = {
+                    let mut traces = lock(&p.traces);
+                    match traces.iter().find(|(pid, _)| *pid == app.pid) {
+                        Some((_, t)) => t.clone(),
+                        None => {
+                            let t = SharedTrace::for_app(&cfg.output, &cfg.trace_name, app)?;
+                            traces.push((app.pid, t.clone()));
+                            t
+                        }
+                    }
+                };
+                let rec = Arc::new(Recording::start(cfg, &trace)?);
                 recs.push((app.pid, rec.clone()));
                 Ok(rec)
             }
@@ -108,21 +155,8 @@ impl Target {
                     ..Summary::default()
                 };
                 for (_, rec) in lock(&p.recordings).iter() {
-                    let s = rec.finish()?;
-                    for (name, n) in s.events {
-                        match total.events.iter_mut().find(|(e, _)| *e == name) {
-                            Some((_, c)) => *c += n,
-                            None => total.events.push((name, n)),
-                        }
-                    }
-                    total.recorded += s.recorded;
-                    total.discarded += s.discarded;
-                    total.bytes += s.bytes;
-                    total.stream_files += s.stream_files;
-                    total.apps.extend(s.apps);
-                    total.warnings.extend(s.warnings);
+                    total.add(rec.finish()?);
                 }
-                total.events.sort();
                 Ok(total)
             }
         }

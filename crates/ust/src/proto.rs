@@ -30,8 +30,9 @@
 //! may send STATES, CHANNEL and SYNC at any time (a session starts, an
 //! event rule changes, a session stops), and a thread of the app applies
 //! them in order. The daemon answers each PROVIDER with its STATES for
-//! every slot, 0 to [`MAX_SLOTS`] - 1, in that order. Each tracing session has a slot (up to
-//! [`MAX_SLOTS`] at once): its channel and its events' ids and filters.
+//! every slot, 0 to [`MAX_SLOTS`] - 1, in that order. Each channel of a
+//! tracing session has a slot (up to [`MAX_SLOTS`] at once): its ring
+//! buffer, its contexts, and its events' ids and filters.
 //!
 //! An enabled event with filters (`ltt record --filter`) is recorded only
 //! when one of its filters' bytecodes ([`ltt_filter::Bytecode::to_bytes`],
@@ -50,11 +51,11 @@ use crate::schema::{EventDesc, FieldKind, IntKind};
 /// First field of HELLO.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"LTTUST\0\0");
 /// Protocol version; a daemon refuses other versions.
-pub const VERSION: u16 = 3;
+pub const VERSION: u16 = 4;
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 1 << 20;
-/// Sessions an app can record into at once.
-pub const MAX_SLOTS: usize = 4;
+/// Channels (of all sessions together) an app can record into at once.
+pub const MAX_SLOTS: usize = 8;
 /// Largest number of events in one provider, fields in one event, entries
 /// in one enumeration.
 pub const MAX_ITEMS: usize = 4096;

@@ -13,9 +13,7 @@ use std::cell::Cell;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicPtr, AtomicU16, AtomicU32, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -44,16 +42,16 @@ const STEP_TIMEOUT: Duration = Duration::from_millis(500);
 /// slot `i`; bit `FILTER_SHIFT + i` says that slot's filters decide first;
 /// `UNREGISTERED` until the daemon's first verdict (the fast check treats
 /// it as enabled, so that the first hit registers).
-const SLOT_BITS: u16 = (1 << MAX_SLOTS) - 1;
+const SLOT_BITS: u32 = (1 << MAX_SLOTS) - 1;
 const FILTER_SHIFT: u32 = 8;
-const UNREGISTERED: u16 = 1 << 15;
+const UNREGISTERED: u32 = 1 << 31;
 const _: () = assert!(MAX_SLOTS.is_power_of_two() && MAX_SLOTS <= FILTER_SHIFT as usize);
 
 /// What one hit of an event does: the session slots to record into, and
 /// those whose filters must accept it first (the macro's `emit` asks).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Hit(u16);
+pub struct Hit(u32);
 
 impl Hit {
     /// Nothing to record.
@@ -121,7 +119,7 @@ pub const PROCNAME_LEN: usize = 17;
 /// One event's call site: its enable state and, per session slot, its id
 /// in that session's trace. One `static` per declared event.
 pub struct CallSite {
-    state: AtomicU16,
+    state: AtomicU32,
     slots: [SlotState; MAX_SLOTS],
     desc: &'static EventDesc,
     provider: &'static Provider,
@@ -131,7 +129,7 @@ impl CallSite {
     #[doc(hidden)]
     pub const fn new(provider: &'static Provider, desc: &'static EventDesc) -> CallSite {
         CallSite {
-            state: AtomicU16::new(UNREGISTERED),
+            state: AtomicU32::new(UNREGISTERED),
             slots: [const {
                 SlotState {
                     id: AtomicU32::new(0),
