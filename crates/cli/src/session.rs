@@ -165,7 +165,8 @@ pub struct EnableChannel {
     /// often, so that slow streams reach the trace while tracing goes on.
     #[arg(long, value_name = "US")]
     switch_timer: Option<u64>,
-    /// Read timer period in µs (accepted; the consumer polls every 100 ms).
+    /// Read timer period in µs: the consumer looks for full sub-buffers
+    /// this often instead of being woken by the writers (default: woken).
     #[arg(long, value_name = "US")]
     read_timer: Option<u64>,
     /// Monitor timer period in µs.
@@ -204,12 +205,12 @@ pub struct Track {
     /// Process ids (in the app's PID namespace), comma-separated.
     #[arg(long, value_name = "PID", value_delimiter = ',', num_args = 0..)]
     vpid: Option<Vec<u32>>,
-    /// User ids, comma-separated.
-    #[arg(long, value_name = "UID", value_delimiter = ',', num_args = 0..)]
-    vuid: Option<Vec<u32>>,
-    /// Group ids, comma-separated.
-    #[arg(long, value_name = "GID", value_delimiter = ',', num_args = 0..)]
-    vgid: Option<Vec<u32>>,
+    /// Users, by id or name, comma-separated.
+    #[arg(long, value_name = "USER", value_delimiter = ',', num_args = 0..)]
+    vuid: Option<Vec<String>>,
+    /// Groups, by id or name, comma-separated.
+    #[arg(long, value_name = "GROUP", value_delimiter = ',', num_args = 0..)]
+    vgid: Option<Vec<String>>,
 }
 
 #[derive(Args, Debug)]
@@ -234,6 +235,26 @@ pub struct EnableEvent {
     /// Event names or globs, comma-separated.
     #[arg(value_delimiter = ',', required_unless_present = "all")]
     names: Vec<String>,
+}
+
+/// Numbers as they are; names through `lookup` (users or groups).
+fn ids(
+    values: Option<Vec<String>>,
+    what: &str,
+    lookup: fn(&str) -> Option<u32>,
+) -> Result<Option<Vec<u32>>> {
+    values
+        .map(|v| {
+            v.iter()
+                .map(|s| {
+                    s.parse()
+                        .ok()
+                        .or_else(|| lookup(s))
+                        .ok_or_else(|| anyhow::anyhow!("no {what} {s:?} (give a name or a number)"))
+                })
+                .collect()
+        })
+        .transpose()
 }
 
 fn loglevel(s: &str) -> Result<u8> {
@@ -373,8 +394,14 @@ fn track(t: Track, track: bool) -> Result<()> {
     t.domain.check()?;
     let attrs = [
         (ProcessAttr::Vpid, t.vpid),
-        (ProcessAttr::Vuid, t.vuid),
-        (ProcessAttr::Vgid, t.vgid),
+        (
+            ProcessAttr::Vuid,
+            ids(t.vuid, "user", ltt_sessiond::sys::user_id)?,
+        ),
+        (
+            ProcessAttr::Vgid,
+            ids(t.vgid, "group", ltt_sessiond::sys::group_id)?,
+        ),
     ];
     let mut any = false;
     for (attr, values) in attrs {

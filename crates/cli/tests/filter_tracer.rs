@@ -118,7 +118,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
                     subbuf_size: 256 * 1024,
                     num_subbufs: 4,
                     overwrite: false,
-                    switch_timer: None,
+                    timers: Default::default(),
                     trace_files: Default::default(),
                 },
                 false,

@@ -787,6 +787,40 @@ fn every_event_is_recorded_or_counted_as_discarded() {
 }
 
 #[test]
+fn a_read_timer_consumer_polls_instead_of_being_woken() {
+    let h = Home::new("read-timer");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "rt", "-o", out.to_str().unwrap()]);
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--subbuf-size",
+        "4k",
+        "--num-subbuf",
+        "2",
+        "--read-timer",
+        "2000",
+        "channel0",
+    ]);
+    assert!(h.ltt(&["list", "rt"]).contains("Read timer:       2000 µs"));
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    // About 0.2 s of events, far more than the 8 KiB of buffers hold.
+    wait_ok(h.demo(&[
+        "--iterations",
+        "2000",
+        "--interval-us",
+        "50",
+        "--payload",
+        "one-int",
+    ]));
+    h.ltt(&["stop"]);
+    let recorded = events(&h.ltt(&["view"])).len();
+    assert_eq!(recorded, 2000, "the polling consumer fell behind");
+    h.ltt(&["destroy"]);
+}
+
+#[test]
 fn several_sessions_trace_the_same_app_at_once() {
     let h = Home::new("concurrent");
     let all = h.dir.join("all");
@@ -895,6 +929,16 @@ fn trackers_choose_the_processes_recorded() {
     assert!(from_b < 3000, "b was recorded after untrack: {from_b}");
     h.ltt_fails(&["untrack", "-u", "--vpid", "1"], "every vpid is tracked");
     h.ltt_fails(&["track", "-u"], "--vpid, --vuid or --vgid");
+    // Users and groups by name too.
+    h.ltt(&["track", "-u", "--vuid", "root,7"]);
+    h.ltt(&["track", "-u", "--vgid", "root"]);
+    let status = h.ltt(&["status"]);
+    assert!(
+        status.contains("vuid 0, 7;") && status.contains("vgid 0\n"),
+        "{status}"
+    );
+    h.ltt_fails(&["track", "-u", "--vuid", "no-such-user-ltt"], "no user");
+    h.ltt_fails(&["track", "-u", "--vgid", "no-such-group-ltt"], "no group");
     wait_ok(a);
     wait_ok(b);
     h.ltt(&["destroy"]);

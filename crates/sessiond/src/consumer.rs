@@ -262,12 +262,22 @@ impl Output {
     }
 }
 
+/// A channel's consumer timers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timers {
+    /// Close partly filled sub-buffers this often (`--switch-timer`), so
+    /// that a slow stream reaches the files while tracing goes on.
+    pub switch: Option<Duration>,
+    /// Look for full sub-buffers this often (`--read-timer`) instead of
+    /// being woken by the writers: they then never make the wake-up system
+    /// call, at the price of more buffer space held between two looks.
+    pub read: Option<Duration>,
+}
+
 /// How a session steers its consumer thread.
 #[derive(Default)]
 pub struct ConsumerControl {
-    /// Close partly filled sub-buffers this often (`--switch-timer`), so
-    /// that a slow stream reaches the files while tracing goes on.
-    switch_timer: Option<Duration>,
+    timers: Timers,
     /// Finish: flush everything and return.
     stop: AtomicBool,
     /// Flushes asked for and done (`lttng stop` flushes without ending).
@@ -277,9 +287,9 @@ pub struct ConsumerControl {
 }
 
 impl ConsumerControl {
-    pub fn new(switch_timer: Option<Duration>) -> ConsumerControl {
+    pub fn new(timers: Timers) -> ConsumerControl {
         ConsumerControl {
-            switch_timer,
+            timers,
             ..ConsumerControl::default()
         }
     }
@@ -329,7 +339,7 @@ pub fn run(
         error: None,
     };
     let mut unflushable = BTreeSet::new();
-    let mut next_switch = control.switch_timer.map(|p| Instant::now() + p);
+    let mut next_switch = control.timers.switch.map(|p| Instant::now() + p);
     while !control.stop.load(Ordering::Acquire) {
         consumer.drain(|p| out.write(p, header_size))?;
         if let Some(e) = out.error.take() {
@@ -342,7 +352,7 @@ pub fn run(
             control.done_cv.notify_all();
         }
         let mut sleep = Duration::from_millis(100);
-        if let (Some(at), Some(period)) = (next_switch, control.switch_timer) {
+        if let (Some(at), Some(period)) = (next_switch, control.timers.switch) {
             let now = Instant::now();
             if now >= at {
                 for s in 0..ch.num_streams() {
@@ -357,7 +367,10 @@ pub fn run(
         }
         // Idle: what was taken so far becomes readable.
         out.flush_files()?;
-        consumer.wait(sleep);
+        match control.timers.read {
+            Some(period) => std::thread::sleep(sleep.min(period)),
+            None => consumer.wait(sleep),
+        }
     }
     flush_all(&ch, &mut consumer, &mut out, &mut unflushable)?;
     Ok(out.report)

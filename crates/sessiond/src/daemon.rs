@@ -153,8 +153,10 @@ impl Sess {
                     max_size: ch.spec.tracefile_size,
                     max_count: ch.spec.tracefile_count,
                 },
-                switch_timer: (ch.spec.switch_timer_us > 0)
-                    .then(|| std::time::Duration::from_micros(ch.spec.switch_timer_us)),
+                timers: crate::consumer::Timers {
+                    switch: micros(ch.spec.switch_timer_us),
+                    read: micros(ch.spec.read_timer_us),
+                },
             })
             .collect();
         Ok((cfgs, per_pid))
@@ -657,6 +659,11 @@ impl Daemon {
         let _ = self.destroy(None, true);
         self.hub.shutdown();
     }
+}
+
+/// A timer period in µs (0: off).
+fn micros(us: u64) -> Option<std::time::Duration> {
+    (us > 0).then(|| std::time::Duration::from_micros(us))
 }
 
 /// A saved session, validated as if typed on the command line.

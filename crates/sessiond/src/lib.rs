@@ -283,7 +283,7 @@ impl Session {
                 subbuf_size: cfg.subbuf_size,
                 num_subbufs: cfg.num_subbufs,
                 overwrite: false,
-                switch_timer: None,
+                timers: Default::default(),
                 trace_files: TraceFiles::default(),
             },
             cfg.per_pid,

@@ -42,9 +42,9 @@ pub struct RecordingConfig {
     /// Overwrite the oldest sub-buffers when full (flight recorder)
     /// instead of discarding new records.
     pub overwrite: bool,
-    /// Period of the switch timer (none: sub-buffers reach the files when
-    /// full, and at stop).
-    pub switch_timer: Option<std::time::Duration>,
+    /// Switch and read timers (none: sub-buffers reach the files when
+    /// full, and at stop; the consumer is woken by writers).
+    pub timers: consumer::Timers,
     /// The channel's name and file rotation.
     pub trace_files: consumer::TraceFiles,
 }
@@ -217,7 +217,7 @@ impl Recording {
         })?;
         // Best effort: without it, apps only fault pages in more slowly.
         let _ = sys::preallocate(channel.fd(), channel.size());
-        let control = Arc::new(ConsumerControl::new(cfg.switch_timer));
+        let control = Arc::new(ConsumerControl::new(cfg.timers));
         let consumer = {
             let (ch, dir, control) = (channel.clone(), trace.dir.clone(), control.clone());
             let files = cfg.trace_files;

@@ -85,6 +85,45 @@ pub fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// The id of user `name` (through NSS, as `id -u NAME` does).
+pub fn user_id(name: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: `pw` and `buf` outlive the call; `found` is set to null or
+    // to `pw`, and only read below.
+    unsafe {
+        let mut pw: libc::passwd = std::mem::zeroed();
+        let mut found = std::ptr::null_mut();
+        let r = libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pw,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        );
+        (r == 0 && !found.is_null()).then_some(pw.pw_uid)
+    }
+}
+
+/// The id of group `name` (through NSS, as `getent group NAME` does).
+pub fn group_id(name: &str) -> Option<u32> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    // SAFETY: as in `user_id`.
+    unsafe {
+        let mut gr: libc::group = std::mem::zeroed();
+        let mut found = std::ptr::null_mut();
+        let r = libc::getgrnam_r(
+            name.as_ptr(),
+            &mut gr,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        );
+        (r == 0 && !found.is_null()).then_some(gr.gr_gid)
+    }
+}
+
 /// 16 random bytes, as a version-4 UUID.
 pub fn random_uuid() -> io::Result<[u8; 16]> {
     let mut u = [0u8; 16];
