@@ -182,8 +182,25 @@ fn print_summary(output: &std::path::Path, s: &Summary) -> std::io::Result<()> {
         .max()
         .unwrap_or(6);
     writeln!(err, "  {:>width$}  EVENT", "EVENTS")?;
+    // Providers none of whose events was recorded are summed up in one
+    // line (an app declares all its providers, used or not).
+    let provider = |name: &str| name.split(':').next().unwrap_or_default().to_string();
+    let used: std::collections::BTreeSet<String> = s
+        .events
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(name, _)| provider(name))
+        .collect();
+    let mut idle = std::collections::BTreeMap::<String, usize>::new();
     for (name, n) in &s.events {
-        writeln!(err, "  {n:>width$}  {name}")?;
+        if used.contains(&provider(name)) {
+            writeln!(err, "  {n:>width$}  {name}")?;
+        } else {
+            *idle.entry(provider(name)).or_default() += 1;
+        }
+    }
+    for (p, k) in &idle {
+        writeln!(err, "  {:>width$}  {p}:* ({k} events declared)", 0)?;
     }
     writeln!(err, "  {:>width$}  recorded", s.recorded)?;
     writeln!(err, "  {:>width$}  discarded", s.discarded)?;

@@ -213,6 +213,12 @@ fn enabling_an_event_takes_effect_in_a_running_app() {
         "one-int",
     ]);
     h.wait_registered(demo.id());
+    // Its other provider (the tracing layer's), never hit, is listed too.
+    let listed = h.ltt(&["list", "-u"]);
+    assert!(
+        listed.contains("      rust_tracing:info (loglevel: TRACE_INFO (6))"),
+        "{listed}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     h.ltt(&["enable-event", "-u", "demo:one_int"]);
     std::thread::sleep(Duration::from_millis(500));

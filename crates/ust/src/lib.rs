@@ -109,6 +109,17 @@ macro_rules! provider {
             pub static PROVIDER: $crate::Provider =
                 $crate::Provider::new(stringify!($prov), &[ $( &$ev::CALLSITE ),* ]);
 
+            /// Listed before `main`, so that the first hit of any provider
+            /// registers this one too.
+            #[used]
+            #[unsafe(link_section = ".init_array")]
+            static __LTT_LIST_PROVIDER: extern "C" fn() = {
+                extern "C" fn list() {
+                    PROVIDER.list()
+                }
+                list
+            };
+
             /// Register the provider's events now rather than at the first hit.
             #[allow(dead_code)]
             pub fn register() {

@@ -373,6 +373,9 @@ impl Provider {
     /// of timed code). Idempotent; never fails and never blocks for long:
     /// without a daemon, or if it does not answer in time, the events stay
     /// disabled until the daemon says otherwise.
+    ///
+    /// Every other provider of the process registers with the first one,
+    /// so that `ltt list -u` shows all the events of a traced app.
     pub fn register(&'static self) {
         if self.registered.load(Ordering::Acquire) {
             return;
@@ -383,25 +386,49 @@ impl Provider {
         if self.registered.load(Ordering::Acquire) {
             return;
         }
+        self.list();
+        let tracer = tracer();
+        for p in std::iter::once(self).chain(listed_providers()) {
+            if p.registered.load(Ordering::Acquire) {
+                continue;
+            }
+            let outcome = match tracer {
+                Some(t) => t.register_provider(p),
+                None => Err(std::io::Error::other("no session daemon")),
+            };
+            if let Err(e) = outcome {
+                debug(&format!("provider {}: {e}", p.name));
+            }
+            for site in p.events {
+                // A verdict that arrives late still applies (the listener).
+                site.set_registered();
+            }
+            p.registered.store(true, Ordering::Release);
+        }
+    }
+
+    /// Add the provider to the process's list, once (the `provider!`
+    /// macro does it before `main`, from `.init_array`; it only touches
+    /// atomics).
+    #[doc(hidden)]
+    pub fn list(&'static self) {
         if !self.listed.swap(true, Ordering::AcqRel) {
             let n = NUM_PROVIDERS.fetch_add(1, Ordering::AcqRel);
             if let Some(slot) = PROVIDERS.get(n) {
                 slot.store(self as *const Provider as *mut Provider, Ordering::Release);
             }
         }
-        let outcome = match tracer() {
-            Some(t) => t.register_provider(self),
-            None => Err(std::io::Error::other("no session daemon")),
-        };
-        if let Err(e) = outcome {
-            debug(&format!("provider {}: {e}", self.name));
-        }
-        for site in self.events {
-            // A verdict that arrives late still applies (the listener).
-            site.set_registered();
-        }
-        self.registered.store(true, Ordering::Release);
     }
+}
+
+/// The providers listed so far.
+fn listed_providers() -> impl Iterator<Item = &'static Provider> {
+    let n = NUM_PROVIDERS.load(Ordering::Acquire).min(MAX_PROVIDERS);
+    PROVIDERS[..n].iter().filter_map(|slot| {
+        let p = slot.load(Ordering::Acquire);
+        // SAFETY: only `&'static Provider`s are stored.
+        (!p.is_null()).then(|| unsafe { &*p })
+    })
 }
 
 /// The per-user daemon's directory: `$LTT_HOME`, else `/run/ltt` for root
@@ -545,14 +572,7 @@ extern "C" fn after_fork_in_child() {
     let _ = VTID.try_with(|t| t.set(0));
     REGISTERING.store(false, Ordering::Release);
     TRACER.store(std::ptr::null_mut(), Ordering::Release);
-    let n = NUM_PROVIDERS.load(Ordering::Acquire).min(MAX_PROVIDERS);
-    for slot in &PROVIDERS[..n] {
-        let p = slot.load(Ordering::Acquire);
-        if p.is_null() {
-            continue;
-        }
-        // SAFETY: providers are statics.
-        let p = unsafe { &*p };
+    for p in listed_providers() {
         for site in p.events {
             site.state.store(UNREGISTERED, Ordering::Release);
         }
@@ -625,13 +645,7 @@ fn spawn_supervisor(path: PathBuf) {
             let Some(t) = try_connect(&path) else {
                 continue;
             };
-            let n = NUM_PROVIDERS.load(Ordering::Acquire).min(MAX_PROVIDERS);
-            for slot in &PROVIDERS[..n] {
-                let p = slot.load(Ordering::Acquire);
-                // SAFETY: providers are statics.
-                let Some(p) = (!p.is_null()).then(|| unsafe { &*p }) else {
-                    continue;
-                };
+            for p in listed_providers() {
                 if p.registered.load(Ordering::Acquire) {
                     if let Err(e) = t.register_provider(p) {
                         debug(&format!("provider {}: {e}", p.name));
