@@ -118,7 +118,8 @@ pub enum SessionCommand {
     Track(Track),
     /// Stop recording the processes with these ids.
     Untrack(Track),
-    /// Save sessions' configuration (to ~/.ltt/sessions/NAME.json).
+    /// Save sessions' configuration in LTTng's format (to
+    /// ~/.ltt/sessions/NAME.lttng, which `lttng load` reads too).
     Save {
         name: Option<String>,
         #[arg(short, long)]
@@ -130,7 +131,9 @@ pub enum SessionCommand {
         #[arg(short, long)]
         force: bool,
     },
-    /// Load saved sessions (all of them, or NAME).
+    /// Load saved sessions (all of them, or NAME), from `ltt save` or
+    /// `lttng save` files (e.g. `-i ~/.lttng/sessions`); a session saved
+    /// while tracing starts tracing.
     Load {
         name: Option<String>,
         /// File or directory to load from.

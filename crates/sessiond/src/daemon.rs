@@ -16,7 +16,7 @@ use crate::recording::RecordingConfig;
 use crate::registry::parse_filter;
 use crate::rules::EventRule;
 use crate::target::Target;
-use crate::{default_output_dir, sys, CHANNEL_NAME};
+use crate::{default_output_dir, lttng_xml, sys, CHANNEL_NAME};
 use ltt_ust::Context;
 
 struct Sess {
@@ -392,28 +392,7 @@ impl Daemon {
 
     fn enable_channel(&self, session: Option<String>, spec: ChannelSpec) -> Result<Reply> {
         valid_name(&spec.name)?;
-        if spec.subbuf_size < 4096 || !spec.subbuf_size.is_power_of_two() {
-            return Err(format!(
-                "invalid sub-buffer size {}: a power of two of at least 4096 bytes",
-                spec.subbuf_size
-            ));
-        }
-        if spec.num_subbuf < 2 || !spec.num_subbuf.is_power_of_two() {
-            return Err(format!(
-                "invalid number of sub-buffers {}: a power of two of at least 2",
-                spec.num_subbuf
-            ));
-        }
-        if spec
-            .tracefile_size
-            .is_some_and(|t| t < spec.subbuf_size as u64)
-        {
-            return Err(format!(
-                "trace file size {} is smaller than the sub-buffer size {}",
-                spec.tracefile_size.unwrap_or(0),
-                spec.subbuf_size
-            ));
-        }
+        check_channel(&spec)?;
         let mut s = self.lock();
         let sess = s.find(session.as_deref())?;
         let session_name = sess.info.name.clone();
@@ -585,17 +564,16 @@ impl Daemon {
         };
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut lines = Vec::new();
-        for mut info in infos {
-            let path = dir.join(format!("{}.json", info.name));
+        for info in infos {
+            let path = dir.join(format!("{}.{}", info.name, lttng_xml::EXTENSION));
             if path.exists() && !force {
                 return Err(format!(
                     "{} exists: use --force to overwrite it",
                     path.display()
                 ));
             }
-            info.active = false;
-            let json = serde_json::to_vec_pretty(&info).map_err(|e| e.to_string())?;
-            std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+            let xml = lttng_xml::write(std::slice::from_ref(&info));
+            std::fs::write(&path, xml).map_err(|e| format!("{}: {e}", path.display()))?;
             lines.push(format!("Session {} saved to {}", info.name, path.display()));
         }
         done(lines.join("\n"))
@@ -606,19 +584,23 @@ impl Daemon {
         let files: Vec<PathBuf> = if input.is_file() {
             vec![input.clone()]
         } else if let Some(n) = &name {
-            vec![input.join(format!("{n}.json"))]
+            vec![input.join(format!("{n}.{}", lttng_xml::EXTENSION))]
         } else {
             let rd = std::fs::read_dir(&input).map_err(|e| format!("{}: {e}", input.display()))?;
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .filter(|p| p.extension().is_some_and(|x| x == lttng_xml::EXTENSION))
                 .collect();
             v.sort();
             v
         };
         let mut lines = Vec::new();
-        for path in files {
-            let info = read_saved(&path)?;
+        let mut to_start = Vec::new();
+        let saved = files
+            .iter()
+            .map(|p| read_saved(p))
+            .collect::<Result<Vec<_>>>()?;
+        for Saved { info, path } in saved.into_iter().flatten() {
             if name.as_ref().is_some_and(|n| *n != info.name) {
                 continue;
             }
@@ -639,6 +621,9 @@ impl Daemon {
                 info.name,
                 path.display()
             ));
+            if info.active {
+                to_start.push(info.name.clone());
+            }
             s.list.push(Sess {
                 info: SessionInfo {
                     active: false,
@@ -651,6 +636,14 @@ impl Daemon {
         if lines.is_empty() {
             return Err(format!("no saved session found in {}", input.display()));
         }
+        // Saved while tracing: tracing again, as `lttng load` does.
+        for name in to_start {
+            lines.push(match self.start(Some(name)) {
+                Ok(Reply::Done { message }) => message,
+                Ok(_) => String::new(),
+                Err(e) => format!("Warning: {e}"),
+            });
+        }
         done(lines.join("\n"))
     }
 
@@ -661,23 +654,63 @@ impl Daemon {
     }
 }
 
+/// The checks `enable-channel` makes on a channel's sizes.
+fn check_channel(spec: &ChannelSpec) -> Result<()> {
+    if spec.subbuf_size < 4096 || !spec.subbuf_size.is_power_of_two() {
+        return Err(format!(
+            "invalid sub-buffer size {}: a power of two of at least 4096 bytes",
+            spec.subbuf_size
+        ));
+    }
+    if spec.num_subbuf < 2 || !spec.num_subbuf.is_power_of_two() {
+        return Err(format!(
+            "invalid number of sub-buffers {}: a power of two of at least 2",
+            spec.num_subbuf
+        ));
+    }
+    if spec
+        .tracefile_size
+        .is_some_and(|t| t < spec.subbuf_size as u64)
+    {
+        return Err(format!(
+            "trace file size {} is smaller than the sub-buffer size {}",
+            spec.tracefile_size.unwrap_or(0),
+            spec.subbuf_size
+        ));
+    }
+    Ok(())
+}
+
 /// A timer period in µs (0: off).
 fn micros(us: u64) -> Option<std::time::Duration> {
     (us > 0).then(|| std::time::Duration::from_micros(us))
 }
 
-/// A saved session, validated as if typed on the command line.
-fn read_saved(path: &Path) -> Result<SessionInfo> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let info: SessionInfo =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    valid_name(&info.name).map_err(|e| format!("{}: {e}", path.display()))?;
-    for rule in info.channels.iter().flat_map(|c| &c.rules) {
-        if let Some(f) = &rule.filter {
-            parse_filter(f).map_err(|e| format!("{}: {e}", path.display()))?;
+/// A session read from a file.
+struct Saved<'a> {
+    info: SessionInfo,
+    path: &'a Path,
+}
+
+/// The sessions of a saved file (LTTng's format), validated as if typed
+/// on the command line.
+fn read_saved(path: &Path) -> Result<Vec<Saved<'_>>> {
+    let at = |e: String| format!("{}: {e}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+    let infos = lttng_xml::read(&text, default_output_dir).map_err(at)?;
+    for info in &infos {
+        valid_name(&info.name).map_err(at)?;
+        for ch in &info.channels {
+            valid_name(&ch.spec.name).map_err(at)?;
+            check_channel(&ch.spec).map_err(at)?;
+        }
+        for rule in info.channels.iter().flat_map(|c| &c.rules) {
+            if let Some(f) = &rule.filter {
+                parse_filter(f).map_err(at)?;
+            }
         }
     }
-    Ok(info)
+    Ok(infos.into_iter().map(|info| Saved { info, path }).collect())
 }
 
 static TERMINATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

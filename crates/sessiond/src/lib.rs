@@ -32,6 +32,7 @@ pub mod control;
 pub mod daemon;
 mod glob;
 pub mod hub;
+pub mod lttng_xml;
 mod recording;
 mod registry;
 pub mod rules;

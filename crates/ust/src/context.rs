@@ -159,7 +159,7 @@ impl Context {
     }
 
     /// The perf event (type, config) of a `perf:thread:*` context.
-    fn perf(self) -> Option<(u32, u64)> {
+    pub fn perf(self) -> Option<(u32, u64)> {
         const SW: u32 = 1; // PERF_TYPE_SOFTWARE
         const HW: u32 = 0; // PERF_TYPE_HARDWARE
         Some(match self {
