@@ -54,6 +54,12 @@ pub struct RecordArgs {
     /// instead of one for all of them.
     #[arg(long)]
     buffers_pid: bool,
+    /// Let the command's tracepoints wait up to US µs (or `inf`) for room
+    /// in a full buffer instead of discarding events: nothing is lost, at
+    /// the price of slowing the command down (ltt sets
+    /// LTT_UST_ALLOW_BLOCKING=1 for it).
+    #[arg(long, value_name = "US|inf", value_parser = crate::session::parse_blocking)]
+    blocking_timeout: Option<u64>,
     /// The command to trace, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -106,6 +112,7 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
         subbuf_size: args.subbuf_size,
         num_subbufs: args.num_subbuf,
         per_pid: args.buffers_pid,
+        blocking_us: args.blocking_timeout.unwrap_or(0),
         contexts: {
             let mut c = ltt_ust::DEFAULT_CONTEXTS.to_vec();
             for extra in args.contexts {
@@ -120,11 +127,13 @@ pub fn run(args: RecordArgs) -> anyhow::Result<()> {
     .with_context(|| format!("cannot record to {}", output.display()))?;
 
     let (program, cmd_args) = args.command.split_first().context("no command given")?;
-    let mut child = match Command::new(program)
-        .args(cmd_args)
-        .env(ltt_sessiond::SOCKET_ENV, session.socket_path())
-        .spawn()
-    {
+    let mut cmd = Command::new(program);
+    cmd.args(cmd_args)
+        .env(ltt_sessiond::SOCKET_ENV, session.socket_path());
+    if args.blocking_timeout.is_some_and(|t| t > 0) {
+        cmd.env(ltt_ust::ALLOW_BLOCKING_ENV, "1");
+    }
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
             session.abandon();

@@ -175,6 +175,11 @@ pub struct EnableChannel {
     /// Monitor timer period in µs.
     #[arg(long, value_name = "US")]
     monitor_timer: Option<u64>,
+    /// Let writers wait up to US µs (or `inf`) for room in a full buffer
+    /// instead of discarding the event, in apps started with
+    /// LTT_UST_ALLOW_BLOCKING=1 (discard mode only; default 0: never wait).
+    #[arg(long, value_name = "US|inf", value_parser = parse_blocking)]
+    blocking_timeout: Option<u64>,
     /// Per-user buffers (the default).
     #[arg(long)]
     buffers_uid: bool,
@@ -238,6 +243,18 @@ pub struct EnableEvent {
     /// Event names or globs, comma-separated.
     #[arg(value_delimiter = ',', required_unless_present = "all")]
     names: Vec<String>,
+}
+
+/// A blocking timeout: µs, or `inf` (`-1` as LTTng also takes it).
+pub fn parse_blocking(s: &str) -> std::result::Result<u64, String> {
+    match s {
+        "inf" | "-1" => Ok(ltt_ust::proto::BLOCK_FOREVER),
+        _ => s
+            .parse::<u64>()
+            .ok()
+            .filter(|&us| us != ltt_ust::proto::BLOCK_FOREVER)
+            .ok_or_else(|| format!("{s:?} is not a number of µs or `inf`")),
+    }
 }
 
 /// Numbers as they are; names through `lookup` (users or groups).
@@ -439,6 +456,7 @@ fn enable_channel(c: EnableChannel) -> Result<Request> {
     spec.switch_timer_us = c.switch_timer.unwrap_or(0);
     spec.read_timer_us = c.read_timer.unwrap_or(0);
     spec.monitor_timer_us = c.monitor_timer.unwrap_or(spec.monitor_timer_us);
+    spec.blocking_timeout_us = c.blocking_timeout.unwrap_or(0);
     Ok(Request::EnableChannel {
         session: c.session,
         spec,
@@ -565,6 +583,10 @@ fn print_session(s: &SessionInfo) {
         println!("      Switch timer:     {}", timer(c.spec.switch_timer_us));
         println!("      Read timer:       {}", timer(c.spec.read_timer_us));
         println!("      Monitor timer:    {}", timer(c.spec.monitor_timer_us));
+        match c.spec.blocking_timeout_us {
+            ltt_ust::proto::BLOCK_FOREVER => println!("      Blocking timeout: infinite"),
+            us => println!("      Blocking timeout: {us} µs"),
+        }
         match c.spec.tracefile_count {
             Some(n) => println!("      Trace file count: {n} per stream"),
             None => println!("      Trace file count: unlimited"),

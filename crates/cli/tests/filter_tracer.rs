@@ -119,6 +119,7 @@ fn the_tracer_records_what_lttng_recorded_under_each_filter() {
                     num_subbufs: 4,
                     overwrite: false,
                     timers: Default::default(),
+                    blocking_us: 0,
                     trace_files: Default::default(),
                 },
                 false,

@@ -174,6 +174,39 @@ fn tiny_buffers_account_for_every_event() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The same tiny buffers with a blocking channel: writers wait for the
+/// consumer, and nothing is lost.
+#[test]
+fn a_blocking_channel_loses_nothing() {
+    let dir = scratch("blocking");
+    let out = dir.join("trace");
+    let (n, t) = (20_000u64, 2u64);
+    let o = record(
+        &out,
+        &[
+            "--subbuf-size",
+            "4k",
+            "--num-subbuf",
+            "2",
+            "--blocking-timeout",
+            "inf",
+        ],
+        &[
+            "--iterations",
+            &n.to_string(),
+            "--threads",
+            &t.to_string(),
+            "--payload",
+            "one-int",
+        ],
+    );
+    let stderr = text(&o.stderr);
+    assert_eq!(summary_count(&stderr, "discarded"), 0, "{stderr}");
+    assert_eq!(summary_count(&stderr, "recorded"), n * t, "{stderr}");
+    assert_eq!(view(&out).lines().count() as u64, n * t);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn event_globs_select_events() {
     let dir = scratch("globs");

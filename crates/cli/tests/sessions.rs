@@ -793,6 +793,55 @@ fn every_event_is_recorded_or_counted_as_discarded() {
 }
 
 #[test]
+fn a_blocking_channel_makes_apps_that_allow_it_wait() {
+    let h = Home::new("blocking");
+    let out = h.dir.join("trace");
+    h.ltt(&["create", "bl", "-o", out.to_str().unwrap()]);
+    h.ltt_fails(
+        &[
+            "enable-channel",
+            "-u",
+            "--overwrite",
+            "--blocking-timeout",
+            "10",
+            "c",
+        ],
+        "cannot block",
+    );
+    h.ltt(&[
+        "enable-channel",
+        "-u",
+        "--subbuf-size",
+        "4k",
+        "--num-subbuf",
+        "2",
+        "--blocking-timeout",
+        "inf",
+        "channel0",
+    ]);
+    assert!(h
+        .ltt(&["list", "bl"])
+        .contains("Blocking timeout: infinite"));
+    h.ltt(&["enable-event", "-u", "demo:one_int"]);
+    h.ltt(&["start"]);
+    let mut demo = h.cmd(demo_bin());
+    demo.env("LTT_UST_ALLOW_BLOCKING", "1").args([
+        "--iterations",
+        "20000",
+        "--threads",
+        "2",
+        "--payload",
+        "one-int",
+    ]);
+    let o = demo.output().expect("run ltt-demo");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    h.ltt(&["stop"]);
+    assert_eq!(events(&h.ltt(&["view"])).len(), 40_000);
+    assert!(h.ltt(&["list", "bl"]).contains("Discarded events: 0"));
+    h.ltt(&["destroy"]);
+}
+
+#[test]
 fn a_read_timer_consumer_polls_instead_of_being_woken() {
     let h = Home::new("read-timer");
     let out = h.dir.join("trace");

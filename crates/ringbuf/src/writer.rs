@@ -182,7 +182,7 @@ impl Channel {
         len: usize,
         clock: F,
     ) -> Result<Reservation<'_>, ReserveError> {
-        self.reserve_either(None, len, clock)
+        self.reserve_either::<F, true>(None, len, clock)
     }
 
     /// Like [`reserve`](Self::reserve), for a record whose header has a
@@ -200,11 +200,36 @@ impl Channel {
         len: usize,
         clock: F,
     ) -> Result<Reservation<'_>, ReserveError> {
-        self.reserve_either(Some(short_len as u64), len, clock)
+        self.reserve_either::<F, true>(Some(short_len as u64), len, clock)
+    }
+
+    /// [`reserve`](Self::reserve) that does not count a full buffer as a
+    /// lost record (see [`reserve_short_again`](Self::reserve_short_again)).
+    #[inline]
+    pub fn reserve_again<F: FnMut() -> u64>(
+        &self,
+        len: usize,
+        clock: F,
+    ) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_either::<F, false>(None, len, clock)
+    }
+
+    /// [`reserve_short`](Self::reserve_short) for a writer that waits for
+    /// room when the buffer is full and tries again (blocking channels): a
+    /// full buffer is not counted as a lost record here; the writer's last
+    /// try, with `reserve_short`, counts it if it gives up.
+    #[inline]
+    pub fn reserve_short_again<F: FnMut() -> u64>(
+        &self,
+        short_len: usize,
+        len: usize,
+        clock: F,
+    ) -> Result<Reservation<'_>, ReserveError> {
+        self.reserve_either::<F, false>(Some(short_len as u64), len, clock)
     }
 
     #[inline(always)]
-    fn reserve_either<F: FnMut() -> u64>(
+    fn reserve_either<F: FnMut() -> u64, const COUNT_FULL: bool>(
         &self,
         short_len: Option<u64>,
         len: usize,
@@ -217,15 +242,15 @@ impl Channel {
         let len = len as u64;
         if self.config().reserve == Reserve::Atomic {
             let s = ltt_rseq::current_cpu() as usize % g.n_cpus;
-            return self.reserve_cas(s, len, &mut clock);
+            return self.reserve_cas::<F, COUNT_FULL>(s, len, &mut clock);
         }
         if let Some(area) = ltt_rseq::thread_area() {
-            if let Some(r) = self.reserve_rseq(area, short_len, len, &mut clock) {
+            if let Some(r) = self.reserve_rseq::<F, COUNT_FULL>(area, short_len, len, &mut clock) {
                 return r;
             }
         }
         self.fallbacks_word().fetch_add(1, Ordering::Relaxed);
-        self.reserve_cas(self.shared_stream(), len, &mut clock)
+        self.reserve_cas::<F, COUNT_FULL>(self.shared_stream(), len, &mut clock)
     }
 
     /// Convenience: reserve with a fixed timestamp.
@@ -243,15 +268,17 @@ impl Channel {
     }
 
     #[cold]
-    fn full(&self, s: usize) -> ReserveError {
-        self.stream_word(s, S_LOST_FULL)
-            .fetch_add(1, Ordering::Relaxed);
+    fn full(&self, s: usize, count: bool) -> ReserveError {
+        if count {
+            self.stream_word(s, S_LOST_FULL)
+                .fetch_add(1, Ordering::Relaxed);
+        }
         ReserveError::Full
     }
 
     /// `None`: give up on rseq for this record (no CPU number, or too many aborts).
     #[inline(always)]
-    fn reserve_rseq<F: FnMut() -> u64>(
+    fn reserve_rseq<F: FnMut() -> u64, const COUNT_FULL: bool>(
         &self,
         area: Area,
         short_len: Option<u64>,
@@ -297,7 +324,7 @@ impl Channel {
                 }
             } else {
                 // First of its sub-buffer: the full header.
-                match self.switch_rseq(area, cpu, s, w0, len, ts) {
+                match self.switch_rseq::<COUNT_FULL>(area, cpu, s, w0, len, ts) {
                     Ok(r) => {
                         last.store(ts, Ordering::Relaxed);
                         return Some(r);
@@ -315,7 +342,7 @@ impl Channel {
     /// Slow path of the rseq reserve: close the open sub-buffer and put the
     /// record first in the next one.
     #[inline(never)]
-    fn switch_rseq(
+    fn switch_rseq<const COUNT_FULL: bool>(
         &self,
         area: Area,
         cpu: u32,
@@ -327,7 +354,7 @@ impl Channel {
         let g = &self.geo;
         match self.plan(s, w0, Some(len)) {
             Plan::Fast { .. } | Plan::Empty => Err(CsError::NotEqual),
-            Plan::Full => Ok(Err(self.full(s))),
+            Plan::Full => Ok(Err(self.full(s, COUNT_FULL))),
             Plan::Switch {
                 close_k,
                 close_end,
@@ -370,7 +397,7 @@ impl Channel {
     }
 
     /// Compare-and-swap reserve on stream `s` (atomic channels, shared stream).
-    fn reserve_cas<F: FnMut() -> u64>(
+    fn reserve_cas<F: FnMut() -> u64, const COUNT_FULL: bool>(
         &self,
         s: usize,
         len: u64,
@@ -425,7 +452,7 @@ impl Channel {
                         return Ok(self.reservation(s, slot, g.header_size, len, entry, val, ts));
                     }
                 }
-                Plan::Full => return Err(self.full(s)),
+                Plan::Full => return Err(self.full(s, COUNT_FULL)),
                 Plan::Empty => unreachable!("a record is never an empty flush"),
             }
             std::hint::spin_loop();

@@ -42,6 +42,11 @@ pub struct ChannelSpec {
     /// Trace files kept per stream (`--tracefile-count`).
     #[serde(default)]
     pub tracefile_count: Option<u32>,
+    /// How long writers wait for room in a full buffer, in µs
+    /// (`--blocking-timeout`; 0: never, [`ltt_ust::proto::BLOCK_FOREVER`]),
+    /// in apps that allow it (`LTT_UST_ALLOW_BLOCKING`).
+    #[serde(default)]
+    pub blocking_timeout_us: u64,
 }
 
 impl ChannelSpec {
@@ -58,6 +63,7 @@ impl ChannelSpec {
             buffers_pid: false,
             tracefile_size: None,
             tracefile_count: None,
+            blocking_timeout_us: 0,
         }
     }
 }

@@ -153,6 +153,7 @@ impl Sess {
                     max_size: ch.spec.tracefile_size,
                     max_count: ch.spec.tracefile_count,
                 },
+                blocking_us: ch.spec.blocking_timeout_us,
                 timers: crate::consumer::Timers {
                     switch: micros(ch.spec.switch_timer_us),
                     read: micros(ch.spec.read_timer_us),
@@ -656,6 +657,11 @@ impl Daemon {
 
 /// The checks `enable-channel` makes on a channel's sizes.
 fn check_channel(spec: &ChannelSpec) -> Result<()> {
+    if spec.overwrite && spec.blocking_timeout_us != 0 {
+        return Err(
+            "a channel in overwrite mode cannot block: its writers never wait for room".into(),
+        );
+    }
     if spec.subbuf_size < 4096 || !spec.subbuf_size.is_power_of_two() {
         return Err(format!(
             "invalid sub-buffer size {}: a power of two of at least 4096 bytes",

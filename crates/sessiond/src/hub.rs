@@ -109,8 +109,11 @@ impl App {
             }
         };
         rec.note_app(&self.info);
-        if !self.send(&proto::encode_channel(slot as u8, &rec.contexts()))
-            || ltt_ringbuf::send_fd(&self.writer, rec.channel_fd()).is_err()
+        if !self.send(&proto::encode_channel(
+            slot as u8,
+            &rec.contexts(),
+            rec.blocking_us(),
+        )) || ltt_ringbuf::send_fd(&self.writer, rec.channel_fd()).is_err()
         {
             return false;
         }

@@ -108,6 +108,9 @@ pub struct SessionConfig {
     pub per_pid: bool,
     /// Context fields of every record (default: vpid, vtid, procname).
     pub contexts: Vec<ltt_ust::Context>,
+    /// How long writers wait for room in a full buffer, in µs (0: never;
+    /// [`ltt_ust::proto::BLOCK_FOREVER`]), in apps that allow it.
+    pub blocking_us: u64,
     /// Where the session's private socket directory is made; `None`:
     /// `$LTT_HOME`, else `$HOME/.ltt`, else the temporary directory.
     pub runtime_dir: Option<PathBuf>,
@@ -124,6 +127,7 @@ impl Default for SessionConfig {
             num_subbufs: DEFAULT_NUM_SUBBUFS,
             per_pid: false,
             contexts: ltt_ust::DEFAULT_CONTEXTS.to_vec(),
+            blocking_us: 0,
             runtime_dir: None,
         }
     }
@@ -285,6 +289,7 @@ impl Session {
                 num_subbufs: cfg.num_subbufs,
                 overwrite: false,
                 timers: Default::default(),
+                blocking_us: cfg.blocking_us,
                 trace_files: TraceFiles::default(),
             },
             cfg.per_pid,

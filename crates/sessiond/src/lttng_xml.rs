@@ -124,7 +124,10 @@ fn write_channel(x: &mut Xml, c: &ChannelInfo) {
     x.leaf("switch_timer_interval", s.switch_timer_us);
     x.leaf("read_timer_interval", s.read_timer_us);
     x.leaf("output_type", "MMAP");
-    x.leaf("blocking_timeout", 0);
+    match s.blocking_timeout_us {
+        ltt_ust::proto::BLOCK_FOREVER => x.leaf("blocking_timeout", -1),
+        us => x.leaf("blocking_timeout", us),
+    }
     x.leaf("monitor_timer_interval", s.monitor_timer_us);
     x.leaf("tracefile_size", s.tracefile_size.unwrap_or(0));
     x.leaf("tracefile_count", s.tracefile_count.unwrap_or(0));
@@ -319,8 +322,11 @@ fn read_channel(c: Node<'_, '_>) -> Result<ChannelInfo> {
     let count: u32 = number(c, "tracefile_count")?;
     spec.tracefile_size = (size > 0).then_some(size);
     spec.tracefile_count = (count > 0).then_some(count);
-    if child(c, "blocking_timeout").is_some() && number::<u64>(c, "blocking_timeout")? != 0 {
-        return Err("blocking channels are not supported".into());
+    if child(c, "blocking_timeout").is_some() {
+        spec.blocking_timeout_us = match number::<i64>(c, "blocking_timeout")? {
+            -1 => ltt_ust::proto::BLOCK_FOREVER,
+            us => u64::try_from(us).map_err(|_| format!("bad blocking timeout {us}"))?,
+        };
     }
     let rules = child(c, "events")
         .into_iter()
@@ -517,6 +523,7 @@ mod tests {
             discarded: None,
         };
         off.spec.subbuf_size = 8192;
+        off.spec.blocking_timeout_us = ltt_ust::proto::BLOCK_FOREVER;
         let info = SessionInfo {
             name: "s".into(),
             output: "/tmp/x y".into(),

@@ -47,6 +47,9 @@ pub struct RecordingConfig {
     pub timers: consumer::Timers,
     /// The channel's name and file rotation.
     pub trace_files: consumer::TraceFiles,
+    /// How long writers wait for room in a full buffer, in µs (0: never;
+    /// [`ltt_ust::proto::BLOCK_FOREVER`]), in apps that allow it.
+    pub blocking_us: u64,
 }
 
 /// A trace directory the channels of a session share: its environment and
@@ -161,6 +164,7 @@ pub struct Recording {
     trace: Arc<SharedTrace>,
     /// Stream class id of the channel: its registry in the trace.
     stream_id: u16,
+    blocking_us: u64,
     apps: Mutex<Vec<AppInfo>>,
     warnings: Mutex<Vec<String>>,
     control: Arc<ConsumerControl>,
@@ -230,6 +234,7 @@ impl Recording {
             channel,
             trace: trace.clone(),
             stream_id,
+            blocking_us: cfg.blocking_us,
             apps: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
             control,
@@ -240,6 +245,11 @@ impl Recording {
     /// The CTF trace directory.
     pub fn trace_dir(&self) -> &Path {
         &self.trace.dir
+    }
+
+    /// How long writers may wait for room (see [`RecordingConfig`]).
+    pub fn blocking_us(&self) -> u64 {
+        self.blocking_us
     }
 
     /// The contexts every record carries.

@@ -65,8 +65,8 @@ pub use schema::{
 #[doc(hidden)]
 pub use tracer::Hit;
 pub use tracer::{
-    app_socket_path, daemon_dir, is_tracing, CallSite, Provider, APP_SOCKET_NAME, DEBUG_ENV,
-    HEADER_LEN, HOME_ENV, PROCNAME_LEN, SOCKET_ENV,
+    app_socket_path, daemon_dir, is_tracing, CallSite, Provider, ALLOW_BLOCKING_ENV,
+    APP_SOCKET_NAME, DEBUG_ENV, HEADER_LEN, HOME_ENV, PROCNAME_LEN, SOCKET_ENV,
 };
 
 /// Declares a provider and its events.

@@ -553,17 +553,32 @@ pub fn decode_states(p: &[u8]) -> Result<(u8, u32, Vec<EventIds>), ProtoError> {
 /// Most contexts one channel may have.
 pub const MAX_CONTEXTS: usize = 32;
 
-pub fn encode_channel(slot: u8, contexts: &[Context]) -> Vec<u8> {
+/// A channel's blocking timeout meaning "wait for room as long as it
+/// takes" (`--blocking-timeout inf`); 0 means "never wait".
+pub const BLOCK_FOREVER: u64 = u64::MAX;
+
+/// CHANNEL: session slot, contexts, and how long a writer may wait for
+/// room in a full buffer, in µs (0: discard at once; [`BLOCK_FOREVER`]).
+pub fn encode_channel(slot: u8, contexts: &[Context], blocking_us: u64) -> Vec<u8> {
     let mut e = Enc::new(MSG_CHANNEL);
     e.u8(slot).u8(contexts.len() as u8);
     for c in contexts {
         e.u8(*c as u8);
     }
+    e.u64(blocking_us);
     e.0
 }
 
-/// The slot and contexts of a CHANNEL message (its fd follows it).
-pub fn decode_channel(p: &[u8]) -> Result<(u8, Vec<Context>), ProtoError> {
+/// What a CHANNEL message says (its fd follows it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelMsg {
+    pub slot: u8,
+    pub contexts: Vec<Context>,
+    pub blocking_us: u64,
+}
+
+/// The slot, contexts and blocking timeout of a CHANNEL message.
+pub fn decode_channel(p: &[u8]) -> Result<ChannelMsg, ProtoError> {
     let mut d = Dec::new(p);
     if d.u8()? != MSG_CHANNEL {
         return Err(ProtoError("expected CHANNEL"));
@@ -581,8 +596,13 @@ pub fn decode_channel(p: &[u8]) -> Result<(u8, Vec<Context>), ProtoError> {
         }
         out.push(c);
     }
+    let blocking_us = d.u64()?;
     d.end()?;
-    Ok((slot, out))
+    Ok(ChannelMsg {
+        slot,
+        contexts: out,
+        blocking_us,
+    })
 }
 
 pub fn encode_sync(seq: u32) -> Vec<u8> {
@@ -679,11 +699,17 @@ mod tests {
         assert_eq!(decode_sync(&encode_sync(77)).unwrap(), 77);
         let ctx = [Context::Ip, Context::Vpid];
         assert_eq!(
-            decode_channel(&encode_channel(1, &ctx)).unwrap(),
-            (1, ctx.to_vec())
+            decode_channel(&encode_channel(1, &ctx, BLOCK_FOREVER)).unwrap(),
+            ChannelMsg {
+                slot: 1,
+                contexts: ctx.to_vec(),
+                blocking_us: BLOCK_FOREVER
+            }
         );
-        assert!(decode_sync(&encode_channel(0, &ctx)).is_err());
-        assert!(decode_channel(&encode_channel(0, &[Context::Ip, Context::Ip])).is_err());
+        assert!(decode_sync(&encode_channel(0, &ctx, 0)).is_err());
+        assert!(decode_channel(&encode_channel(0, &[Context::Ip, Context::Ip], 0)).is_err());
+        let cut = encode_channel(0, &ctx, 5);
+        assert!(decode_channel(&cut[..cut.len() - 1]).is_err());
         assert_eq!(decode_welcome(&encode_welcome(STATUS_OK)).unwrap(), 0);
     }
 }

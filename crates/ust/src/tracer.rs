@@ -15,7 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ltt_filter::{Bytecode, FieldSource, Value};
 use ltt_ringbuf::Channel;
@@ -222,12 +222,25 @@ impl CallSite {
             // timestamp) when the ring buffer says a reader can rebuild the
             // timestamp and the id fits; else the extended form (u16 65535,
             // u32 id, u64 timestamp).
-            let reserved = if id < u16::MAX as u32 {
-                active
-                    .channel
-                    .reserve_short(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
-            } else {
-                active.channel.reserve(HEADER_LEN + body, clock)
+            let reserve = |count_full: bool| {
+                let ch = &active.channel;
+                match (id < u16::MAX as u32, count_full) {
+                    (true, true) => {
+                        ch.reserve_short(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
+                    }
+                    (true, false) => {
+                        ch.reserve_short_again(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
+                    }
+                    (false, true) => ch.reserve(HEADER_LEN + body, clock),
+                    (false, false) => ch.reserve_again(HEADER_LEN + body, clock),
+                }
+            };
+            let reserved = match active.blocking {
+                None => reserve(true),
+                Some(b) => match reserve(false) {
+                    Err(ltt_ringbuf::ReserveError::Full) => wait_for_room(tracer, b, reserve),
+                    r => r,
+                },
             };
             let Ok(mut r) = reserved else {
                 continue;
@@ -457,6 +470,39 @@ pub fn app_socket_path() -> Option<PathBuf> {
 struct Active {
     channel: Channel,
     contexts: ContextSet,
+    /// How long a writer waits for room in a full buffer (a blocking
+    /// channel in a process that allows it); `None`: never.
+    blocking: Option<Blocking>,
+}
+
+/// How long a writer of a blocking channel waits for room.
+#[derive(Clone, Copy, Debug)]
+enum Blocking {
+    For(Duration),
+    Forever,
+}
+
+/// Environment variable a process sets (to anything but empty or `0`) to
+/// let blocking channels make its writers wait (LTTng's
+/// `LTTNG_UST_ALLOW_BLOCKING`, which is accepted too).
+pub const ALLOW_BLOCKING_ENV: &str = "LTT_UST_ALLOW_BLOCKING";
+
+/// Pause between two tries of a writer waiting for room.
+const BLOCK_RETRY: Duration = Duration::from_micros(50);
+
+impl Blocking {
+    /// What a channel's timeout means for this process.
+    fn of(timeout_us: u64) -> Option<Blocking> {
+        let allowed = [ALLOW_BLOCKING_ENV, "LTTNG_UST_ALLOW_BLOCKING"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty() && x != "0"));
+        match timeout_us {
+            _ if !allowed => None,
+            0 => None,
+            proto::BLOCK_FOREVER => Some(Blocking::Forever),
+            us => Some(Blocking::For(Duration::from_micros(us))),
+        }
+    }
 }
 
 /// The process's link to the session daemon and the channel it writes to.
@@ -560,6 +606,31 @@ pub(crate) fn vtid() -> i32 {
         t.set(v);
         v
     })
+}
+
+/// A blocking channel's full buffer: try again until there is room, the
+/// timeout passes (the last try counts the record as lost if it fails), or
+/// the daemon goes away.
+#[cold]
+#[inline(never)]
+fn wait_for_room<'c>(
+    tracer: &Tracer,
+    blocking: Blocking,
+    reserve: impl Fn(bool) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError>,
+) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError> {
+    let deadline = match blocking {
+        Blocking::For(t) => Some(Instant::now() + t),
+        Blocking::Forever => None,
+    };
+    loop {
+        std::thread::sleep(BLOCK_RETRY);
+        let give_up =
+            tracer.closed.load(Ordering::Acquire) || deadline.is_some_and(|d| Instant::now() >= d);
+        match reserve(give_up) {
+            Err(ltt_ringbuf::ReserveError::Full) if !give_up => {}
+            r => return r,
+        }
+    }
 }
 
 /// After `fork`, the child has a new pid, its only thread a new tid, and
@@ -868,14 +939,15 @@ impl Tracer {
                 }
             }
             Some(&proto::MSG_CHANNEL) => {
-                let (slot, contexts) = proto::decode_channel(frame)?;
+                let msg = proto::decode_channel(frame)?;
                 let fd = ltt_ringbuf::recv_fd(sock)?;
                 let channel = Channel::open(fd).map_err(std::io::Error::other)?;
                 let new = Box::into_raw(Box::new(Active {
                     channel,
-                    contexts: ContextSet::new(contexts),
+                    contexts: ContextSet::new(msg.contexts),
+                    blocking: Blocking::of(msg.blocking_us),
                 }));
-                self.active[slot as usize].store(new, Ordering::Release);
+                self.active[msg.slot as usize].store(new, Ordering::Release);
             }
             Some(&proto::MSG_SYNC) => {
                 let seq = proto::decode_sync(frame)?;
