@@ -6,7 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -144,14 +144,21 @@ fn babeltrace2_prints_the_same() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[test]
-fn tiny_buffers_account_for_every_event() {
-    let dir = scratch("tiny");
+/// Events per thread and threads of [`record_tiny`].
+const TINY: (u64, u64) = (20_000, 2);
+
+/// `ltt record` with two 4 KiB sub-buffers per CPU (and `extra` options)
+/// around two threads of one-int events at full rate: its scratch
+/// directory, trace and stderr.
+fn record_tiny(name: &str, extra: &[&str]) -> (PathBuf, PathBuf, String) {
+    let dir = scratch(name);
     let out = dir.join("trace");
-    let (n, t) = (20_000u64, 2u64);
+    let (n, t) = TINY;
+    let mut opts = vec!["--subbuf-size", "4k", "--num-subbuf", "2"];
+    opts.extend_from_slice(extra);
     let o = record(
         &out,
-        &["--subbuf-size", "4k", "--num-subbuf", "2"],
+        &opts,
         &[
             "--iterations",
             &n.to_string(),
@@ -161,10 +168,15 @@ fn tiny_buffers_account_for_every_event() {
             "one-int",
         ],
     );
-    let stderr = text(&o.stderr);
+    (dir, out, text(&o.stderr))
+}
+
+#[test]
+fn tiny_buffers_account_for_every_event() {
+    let (dir, out, stderr) = record_tiny("tiny", &[]);
     let recorded = summary_count(&stderr, "recorded");
     let discarded = summary_count(&stderr, "discarded");
-    assert_eq!(recorded + discarded, n * t, "{stderr}");
+    assert_eq!(recorded + discarded, TINY.0 * TINY.1, "{stderr}");
     assert!(discarded > 0, "4 KiB buffers should overflow: {stderr}");
     let printed = view(&out);
     assert_eq!(printed.lines().count() as u64, recorded);
@@ -178,32 +190,11 @@ fn tiny_buffers_account_for_every_event() {
 /// consumer, and nothing is lost.
 #[test]
 fn a_blocking_channel_loses_nothing() {
-    let dir = scratch("blocking");
-    let out = dir.join("trace");
-    let (n, t) = (20_000u64, 2u64);
-    let o = record(
-        &out,
-        &[
-            "--subbuf-size",
-            "4k",
-            "--num-subbuf",
-            "2",
-            "--blocking-timeout",
-            "inf",
-        ],
-        &[
-            "--iterations",
-            &n.to_string(),
-            "--threads",
-            &t.to_string(),
-            "--payload",
-            "one-int",
-        ],
-    );
-    let stderr = text(&o.stderr);
+    let (dir, out, stderr) = record_tiny("blocking", &["--blocking-timeout", "inf"]);
+    let all = TINY.0 * TINY.1;
     assert_eq!(summary_count(&stderr, "discarded"), 0, "{stderr}");
-    assert_eq!(summary_count(&stderr, "recorded"), n * t, "{stderr}");
-    assert_eq!(view(&out).lines().count() as u64, n * t);
+    assert_eq!(summary_count(&stderr, "recorded"), all, "{stderr}");
+    assert_eq!(view(&out).lines().count() as u64, all);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

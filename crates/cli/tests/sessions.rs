@@ -84,6 +84,20 @@ impl Home {
         s.trim().parse().expect("pid in the lock file")
     }
 
+    /// `create NAME` (traced to `DIR/trace`), `enable-channel -u CHANNEL
+    /// channel0`, `enable-event -u demo:one_int`, `start`; the output.
+    fn start_one_int_session(&self, name: &str, channel: &[&str]) -> PathBuf {
+        let out = self.dir.join("trace");
+        self.ltt(&["create", name, "-o", out.to_str().unwrap()]);
+        let mut args = vec!["enable-channel", "-u"];
+        args.extend_from_slice(channel);
+        args.push("channel0");
+        self.ltt(&args);
+        self.ltt(&["enable-event", "-u", "demo:one_int"]);
+        self.ltt(&["start"]);
+        out
+    }
+
     /// Wait until `ltt list -u` shows process `pid`.
     fn wait_registered(&self, pid: u32) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -579,17 +593,7 @@ fn a_session_records_several_channels_into_one_trace() {
 #[test]
 fn the_switch_timer_brings_slow_streams_to_the_trace_while_tracing() {
     let h = Home::new("switch-timer");
-    let out = h.dir.join("trace");
-    h.ltt(&["create", "sw", "-o", out.to_str().unwrap()]);
-    h.ltt(&[
-        "enable-channel",
-        "-u",
-        "--switch-timer",
-        "100000",
-        "channel0",
-    ]);
-    h.ltt(&["enable-event", "-u", "demo:one_int"]);
-    h.ltt(&["start"]);
+    h.start_one_int_session("sw", &["--switch-timer", "100000"]);
     // 20 events, then the app exits; nothing fills a sub-buffer.
     wait_ok(h.demo(&["--iterations", "20", "--payload", "one-int"]));
     // Still tracing: the timer, not `stop`, makes them readable.
@@ -649,23 +653,19 @@ fn an_app_started_before_the_daemon_is_traced_and_finds_a_new_daemon() {
 #[test]
 fn trace_files_rotate_and_keep_the_newest() {
     let h = Home::new("tracefiles");
-    let out = h.dir.join("trace");
-    h.ltt(&["create", "tf", "-o", out.to_str().unwrap()]);
-    h.ltt(&[
-        "enable-channel",
-        "-u",
-        "--subbuf-size",
-        "4k",
-        "--num-subbuf",
-        "8",
-        "--tracefile-size",
-        "8k",
-        "--tracefile-count",
-        "3",
-        "channel0",
-    ]);
-    h.ltt(&["enable-event", "-u", "demo:one_int"]);
-    h.ltt(&["start"]);
+    let out = h.start_one_int_session(
+        "tf",
+        &[
+            "--subbuf-size",
+            "4k",
+            "--num-subbuf",
+            "8",
+            "--tracefile-size",
+            "8k",
+            "--tracefile-count",
+            "3",
+        ],
+    );
     // 20000 records of at least 10 bytes: many 4 KiB packets (at most 128
     // records each), more than three 8 KiB files per CPU.
     wait_ok(h.demo(&[
@@ -754,19 +754,7 @@ fn malformed_control_requests_get_an_error_and_the_daemon_goes_on() {
 #[test]
 fn every_event_is_recorded_or_counted_as_discarded() {
     let h = Home::new("accounting");
-    let out = h.dir.join("trace");
-    h.ltt(&["create", "acc", "-o", out.to_str().unwrap()]);
-    h.ltt(&[
-        "enable-channel",
-        "-u",
-        "--subbuf-size",
-        "4k",
-        "--num-subbuf",
-        "2",
-        "channel0",
-    ]);
-    h.ltt(&["enable-event", "-u", "demo:one_int"]);
-    h.ltt(&["start"]);
+    h.start_one_int_session("acc", &["--subbuf-size", "4k", "--num-subbuf", "2"]);
     wait_ok(h.demo(&[
         "--iterations",
         "20000",
@@ -795,8 +783,17 @@ fn every_event_is_recorded_or_counted_as_discarded() {
 #[test]
 fn a_blocking_channel_makes_apps_that_allow_it_wait() {
     let h = Home::new("blocking");
-    let out = h.dir.join("trace");
-    h.ltt(&["create", "bl", "-o", out.to_str().unwrap()]);
+    h.start_one_int_session(
+        "bl",
+        &[
+            "--subbuf-size",
+            "4k",
+            "--num-subbuf",
+            "2",
+            "--blocking-timeout",
+            "inf",
+        ],
+    );
     h.ltt_fails(
         &[
             "enable-channel",
@@ -808,22 +805,9 @@ fn a_blocking_channel_makes_apps_that_allow_it_wait() {
         ],
         "cannot block",
     );
-    h.ltt(&[
-        "enable-channel",
-        "-u",
-        "--subbuf-size",
-        "4k",
-        "--num-subbuf",
-        "2",
-        "--blocking-timeout",
-        "inf",
-        "channel0",
-    ]);
     assert!(h
         .ltt(&["list", "bl"])
         .contains("Blocking timeout: infinite"));
-    h.ltt(&["enable-event", "-u", "demo:one_int"]);
-    h.ltt(&["start"]);
     let mut demo = h.cmd(demo_bin());
     demo.env("LTT_UST_ALLOW_BLOCKING", "1").args([
         "--iterations",
@@ -844,22 +828,18 @@ fn a_blocking_channel_makes_apps_that_allow_it_wait() {
 #[test]
 fn a_read_timer_consumer_polls_instead_of_being_woken() {
     let h = Home::new("read-timer");
-    let out = h.dir.join("trace");
-    h.ltt(&["create", "rt", "-o", out.to_str().unwrap()]);
-    h.ltt(&[
-        "enable-channel",
-        "-u",
-        "--subbuf-size",
-        "4k",
-        "--num-subbuf",
-        "2",
-        "--read-timer",
-        "2000",
-        "channel0",
-    ]);
+    h.start_one_int_session(
+        "rt",
+        &[
+            "--subbuf-size",
+            "4k",
+            "--num-subbuf",
+            "2",
+            "--read-timer",
+            "2000",
+        ],
+    );
     assert!(h.ltt(&["list", "rt"]).contains("Read timer:       2000 µs"));
-    h.ltt(&["enable-event", "-u", "demo:one_int"]);
-    h.ltt(&["start"]);
     // About 0.2 s of events, far more than the 8 KiB of buffers hold.
     wait_ok(h.demo(&[
         "--iterations",
