@@ -825,6 +825,57 @@ fn a_blocking_channel_makes_apps_that_allow_it_wait() {
     h.ltt(&["destroy"]);
 }
 
+/// How many ring-buffer mappings process `pid` has.
+fn ringbuf_mappings(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("memfd:ltt-ringbuf"))
+        .count()
+}
+
+#[test]
+fn apps_let_go_of_the_buffers_of_a_stopped_session() {
+    let h = Home::new("detach");
+    h.start_one_int_session("dt", &[]);
+    let mut demo = h.demo(&[
+        "--iterations",
+        "5000",
+        "--interval-us",
+        "1000",
+        "--payload",
+        "one-int",
+    ]);
+    let pid = demo.id();
+    h.wait_registered(pid);
+    let wait_mapped = || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while ringbuf_mappings(pid) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the app never mapped the buffers"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_mapped();
+    for _ in 0..3 {
+        h.ltt(&["stop"]);
+        // `stop` returns once the app confirmed: its mapping is gone.
+        assert_eq!(ringbuf_mappings(pid), 0);
+        h.ltt(&["start"]);
+        wait_mapped();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(ringbuf_mappings(pid), 1);
+    h.ltt(&["stop"]);
+    let _ = demo.kill();
+    let _ = demo.wait();
+    // Recorded in each period.
+    assert!(events(&h.ltt(&["view"])).len() > 200);
+    h.ltt(&["destroy"]);
+}
+
 #[test]
 fn a_read_timer_consumer_polls_instead_of_being_woken() {
     let h = Home::new("read-timer");

@@ -17,7 +17,7 @@
 //! ```
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::error::Error;
 use crate::packet;
@@ -200,6 +200,8 @@ pub struct Channel {
     pub(crate) geo: Geometry,
     config: Config,
     created_ts: u64,
+    /// Set by [`Channel::retire`].
+    retired: AtomicBool,
 }
 
 impl Channel {
@@ -227,6 +229,7 @@ impl Channel {
             geo,
             config: config.clone(),
             created_ts,
+            retired: AtomicBool::new(false),
         };
         ch.u32_at(H_VERSION).store(VERSION, Ordering::Relaxed);
         ch.u32_at(H_NCPUS).store(n_cpus as u32, Ordering::Relaxed);
@@ -327,7 +330,34 @@ impl Channel {
             geo,
             config,
             created_ts,
+            retired: AtomicBool::new(false),
         })
+    }
+
+    /// Let go of the shared memory while references into the channel may
+    /// remain (a writer still in a record), for a channel that is never
+    /// dropped: the mapping becomes private zero-filled memory at the same
+    /// addresses and the descriptor points at /dev/null, so that the
+    /// memory is freed once the other processes let go of it too. What is
+    /// written afterwards is lost; the channel must not be used again.
+    pub fn retire(&self) -> Result<(), Error> {
+        // The header and every stream's control words keep their values, so
+        // that late writers see a consistent ring (with no consumer: once
+        // full, they discard).
+        let mut keep = vec![(0, PAGE as usize)];
+        keep.extend(
+            (0..self.num_streams())
+                .map(|s| (self.stream_base(s) as usize, self.geo.data_off as usize)),
+        );
+        self.map.replace_with_private(&keep).map_err(Error::Io)?;
+        self.retired.store(true, Ordering::Release);
+        sys::point_at_null(self.fd.as_fd()).map_err(Error::Io)
+    }
+
+    /// Whether [`retire`](Self::retire) was called: writers waiting for
+    /// room (blocking channels) give up.
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// The shared-memory file, to pass to other processes ([`crate::send_fd`]).

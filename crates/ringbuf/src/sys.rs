@@ -6,7 +6,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -77,6 +77,61 @@ impl Mapping {
         self.ptr.as_ptr()
     }
 
+    /// Put private memory in place of the shared mapping, at the same
+    /// addresses and in one step (pointers into it stay valid, and what is
+    /// written through them from now on stays in this process): zeros,
+    /// except the 8-aligned ranges `keep`, copied word by word from the
+    /// shared memory just before.
+    pub fn replace_with_private(&self, keep: &[(usize, usize)]) -> io::Result<()> {
+        // SAFETY: a fresh private mapping chosen by the kernel.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                self.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        for &(off, len) in keep {
+            assert!(off % 8 == 0 && len % 8 == 0 && off + len <= self.len);
+            for w in (off..off + len).step_by(8) {
+                // SAFETY: in bounds and 8-aligned in both mappings (page
+                // aligned bases); the shared words are read atomically, as
+                // other processes write them.
+                unsafe {
+                    let from = &*self.ptr.as_ptr().add(w).cast::<AtomicU64>();
+                    p.cast::<u8>()
+                        .add(w)
+                        .cast::<u64>()
+                        .write(from.load(Ordering::Acquire));
+                }
+            }
+        }
+        // SAFETY: moves our new mapping over exactly the old one (which the
+        // kernel unmaps atomically); the range never stops being mapped.
+        let moved = unsafe {
+            libc::mremap(
+                p,
+                self.len,
+                self.len,
+                libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+                self.ptr.as_ptr(),
+            )
+        };
+        if moved == libc::MAP_FAILED {
+            let e = io::Error::last_os_error();
+            // SAFETY: unmapping the private mapping made above.
+            unsafe { libc::munmap(p, self.len) };
+            return Err(e);
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -88,6 +143,15 @@ impl Drop for Mapping {
         // it outlive the Mapping (they borrow from it).
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
     }
+}
+
+/// Point descriptor `fd` at /dev/null (the file it referred to loses this
+/// reference; the descriptor number stays valid for its owner).
+pub fn point_at_null(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let null = std::fs::File::open("/dev/null")?;
+    // SAFETY: dup3 onto a descriptor we own; both are open.
+    cvt(unsafe { libc::dup3(null.as_raw_fd(), fd.as_raw_fd(), libc::O_CLOEXEC) })?;
+    Ok(())
 }
 
 /// Wait while `*word == expected`, at most `timeout` (a shared futex: works

@@ -530,3 +530,46 @@ fn short_headers_only_where_a_reader_can_rebuild_the_timestamp() {
     }
     unpin();
 }
+
+/// Lines of this process's memory map naming the ring buffers' memfd.
+fn ringbuf_mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("memfd:ltt-ringbuf"))
+        .count()
+}
+
+#[test]
+fn a_retired_channel_lets_go_of_the_memory_and_takes_late_writes() {
+    use std::os::fd::AsRawFd;
+    let ch = Channel::create(&config(Mode::Discard, Reserve::Rseq)).unwrap();
+    let dup = ch.fd().try_clone_to_owned().unwrap();
+    let app = Channel::open(dup).unwrap();
+    // Another test's channels may be mapped meanwhile: count ours only.
+    let before = ringbuf_mappings();
+    write_event(&app, 1).unwrap();
+    // A writer still inside a record when the channel is retired.
+    let mut late = app.reserve(EVENT_SIZE, monotonic_ns).unwrap();
+    app.retire().unwrap();
+    encode_event(late.bytes_mut(), 2, 0);
+    late.commit();
+    write_event(&app, 3).unwrap();
+    assert!(
+        ringbuf_mappings() < before,
+        "the shared mapping is still there"
+    );
+    let fd = format!("/proc/self/fd/{}", app.fd().as_raw_fd());
+    assert_eq!(
+        std::fs::read_link(fd).unwrap(),
+        std::path::Path::new("/dev/null")
+    );
+    assert!(app.is_retired());
+    // The creator's side has what was written before, and counts the
+    // record left uncommitted in it as lost.
+    let (values, lost) = finish(&ch, Duration::from_millis(100));
+    assert_eq!(values.concat(), vec![1]);
+    assert_eq!(lost, 1);
+    // Retired channels are never dropped (late writers may hold them).
+    std::mem::forget(app);
+}

@@ -122,9 +122,10 @@ impl App {
     }
 
     /// Stop writing into `slot`: every event disabled there.
+    /// Disable the app's events in `slot`, then take the channel back.
     fn detach(&mut self, slot: usize) -> bool {
-        self.recs[slot] = None;
-        self.send_all_states(slot)
+        let had = self.recs[slot].take().is_some();
+        self.send_all_states(slot) && (!had || self.send(&proto::encode_detach(slot as u8)))
     }
 
     fn send_all_states(&mut self, slot: usize) -> bool {

@@ -68,6 +68,7 @@ pub const MSG_PROVIDER: u8 = 3;
 pub const MSG_STATES: u8 = 4;
 pub const MSG_CHANNEL: u8 = 5;
 pub const MSG_SYNC: u8 = 6;
+pub const MSG_DETACH: u8 = 7;
 
 /// WELCOME status: the app may trace; the channel fd follows.
 pub const STATUS_OK: u8 = 0;
@@ -621,6 +622,24 @@ pub fn decode_sync(p: &[u8]) -> Result<u32, ProtoError> {
     Ok(seq)
 }
 
+/// DETACH: the app lets go of the channel of `slot` (its events there
+/// were disabled before), so that its memory can be freed.
+pub fn encode_detach(slot: u8) -> Vec<u8> {
+    let mut e = Enc::new(MSG_DETACH);
+    e.u8(slot);
+    e.0
+}
+
+pub fn decode_detach(p: &[u8]) -> Result<u8, ProtoError> {
+    let mut d = Dec::new(p);
+    if d.u8()? != MSG_DETACH {
+        return Err(ProtoError("expected DETACH"));
+    }
+    let slot = d.slot()?;
+    d.end()?;
+    Ok(slot)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,6 +716,8 @@ mod tests {
             assert!(decode_states(&bytes[..n]).is_err());
         }
         assert_eq!(decode_sync(&encode_sync(77)).unwrap(), 77);
+        assert_eq!(decode_detach(&encode_detach(3)).unwrap(), 3);
+        assert!(decode_detach(&encode_detach(MAX_SLOTS as u8)).is_err());
         let ctx = [Context::Ip, Context::Vpid];
         assert_eq!(
             decode_channel(&encode_channel(1, &ctx, BLOCK_FOREVER)).unwrap(),

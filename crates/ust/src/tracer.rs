@@ -238,7 +238,9 @@ impl CallSite {
             let reserved = match active.blocking {
                 None => reserve(true),
                 Some(b) => match reserve(false) {
-                    Err(ltt_ringbuf::ReserveError::Full) => wait_for_room(tracer, b, reserve),
+                    Err(ltt_ringbuf::ReserveError::Full) => {
+                        wait_for_room(tracer, &active.channel, b, reserve)
+                    }
                     r => r,
                 },
             };
@@ -513,8 +515,9 @@ struct Tracer {
     /// Writing half (the listener thread does all the reading).
     conn: Mutex<UnixStream>,
     /// Per session slot: the channel and contexts, null before the first
-    /// session there. Replaced ones are leaked: a hit in progress may still
-    /// be writing into them.
+    /// session there and after it stopped. Replaced ones are retired and
+    /// leaked (a few hundred bytes): a hit in progress may still be writing
+    /// into them.
     active: [AtomicPtr<Active>; MAX_SLOTS],
     procname: [u8; PROCNAME_LEN],
     /// Providers sent to the daemon, by number, and whether it answered.
@@ -610,11 +613,12 @@ pub(crate) fn vtid() -> i32 {
 
 /// A blocking channel's full buffer: try again until there is room, the
 /// timeout passes (the last try counts the record as lost if it fails), or
-/// the daemon goes away.
+/// the daemon goes away or takes the channel back.
 #[cold]
 #[inline(never)]
 fn wait_for_room<'c>(
     tracer: &Tracer,
+    channel: &Channel,
     blocking: Blocking,
     reserve: impl Fn(bool) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError>,
 ) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError> {
@@ -624,8 +628,9 @@ fn wait_for_room<'c>(
     };
     loop {
         std::thread::sleep(BLOCK_RETRY);
-        let give_up =
-            tracer.closed.load(Ordering::Acquire) || deadline.is_some_and(|d| Instant::now() >= d);
+        let give_up = tracer.closed.load(Ordering::Acquire)
+            || channel.is_retired()
+            || deadline.is_some_and(|d| Instant::now() >= d);
         match reserve(give_up) {
             Err(ltt_ringbuf::ReserveError::Full) if !give_up => {}
             r => return r,
@@ -843,6 +848,20 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
 
 impl Tracer {
     #[inline(always)]
+    /// Put `new` (or nothing) in `slot`; the channel replaced lets go of
+    /// its shared memory ([`Channel::retire`]), while the struct itself is
+    /// leaked: a hit in progress may still hold it.
+    fn replace_active(&self, slot: usize, new: *mut Active) {
+        let old = self.active[slot].swap(new, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: non-null pointers come from Box::into_raw and are
+            // never freed.
+            if let Err(e) = unsafe { &*old }.channel.retire() {
+                debug(&format!("slot {slot}: old channel kept: {e}"));
+            }
+        }
+    }
+
     fn active(&self, slot: usize) -> Option<&'static Active> {
         let a = self.active[slot].load(Ordering::Acquire);
         // SAFETY: non-null pointers were leaked by `apply`: never freed.
@@ -947,7 +966,11 @@ impl Tracer {
                     contexts: ContextSet::new(msg.contexts),
                     blocking: Blocking::of(msg.blocking_us),
                 }));
-                self.active[msg.slot as usize].store(new, Ordering::Release);
+                self.replace_active(msg.slot as usize, new);
+            }
+            Some(&proto::MSG_DETACH) => {
+                let slot = proto::decode_detach(frame)?;
+                self.replace_active(slot as usize, std::ptr::null_mut());
             }
             Some(&proto::MSG_SYNC) => {
                 let seq = proto::decode_sync(frame)?;
