@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
-use ltt_sessiond::control::{self, ChannelSpec, Client, ProcessAttr, Reply, Request, SessionInfo};
+use ltt_sessiond::control::{
+    self, AppView, ChannelSpec, Client, ProcessAttr, Reply, Request, SessionInfo,
+};
 use ltt_sessiond::rules::{parse_loglevel, EventRule, LogLevelRule, LOGLEVEL_NAMES};
 
 use crate::record::parse_size;
@@ -111,6 +113,9 @@ pub enum SessionCommand {
         /// List the tracepoints of the running traced apps.
         #[arg(short = 'u', long = "userspace")]
         userspace: bool,
+        /// With -u: the payload fields of each event too.
+        #[arg(short = 'f', long = "fields", requires = "userspace")]
+        fields: bool,
     },
     /// Show the current session.
     Status,
@@ -380,11 +385,21 @@ pub fn run(cmd: SessionCommand) -> Result<()> {
         SessionCommand::Untrack(t) => return track(t, false),
         SessionCommand::Start { name } => Request::Start { session: name },
         SessionCommand::Stop { name } => Request::Stop { session: name },
-        SessionCommand::List { name, userspace } => match (name, userspace) {
-            (_, true) => Request::ListApps,
-            (Some(n), false) => Request::ShowSession { session: Some(n) },
-            (None, false) => Request::ListSessions,
-        },
+        SessionCommand::List {
+            userspace: true,
+            fields,
+            ..
+        } => {
+            return match call(Request::ListApps)? {
+                Reply::Apps { apps } => {
+                    print_apps(apps, fields);
+                    Ok(())
+                }
+                other => print(other),
+            };
+        }
+        SessionCommand::List { name: Some(n), .. } => Request::ShowSession { session: Some(n) },
+        SessionCommand::List { name: None, .. } => Request::ListSessions,
         SessionCommand::Status => Request::ShowSession { session: None },
         SessionCommand::Save {
             name,
@@ -503,22 +518,34 @@ fn print(reply: Reply) -> Result<()> {
         Reply::Error { message } => bail!(message),
         Reply::Sessions { sessions } => print_sessions(&sessions),
         Reply::Session { session } => print_session(&session),
-        Reply::Apps { apps } => {
-            println!("UST events:\n-------------");
-            if apps.is_empty() {
-                println!("None");
-            }
-            for app in apps {
-                println!("\nPID: {} - Name: {}", app.pid, app.procname);
-                for (name, level) in app.events {
-                    let lname = LOGLEVEL_NAMES.get(level as usize).unwrap_or(&"?");
-                    println!("      {name} (loglevel: TRACE_{lname} ({level})) (type: tracepoint)");
-                }
-            }
-            println!();
-        }
+        Reply::Apps { apps } => print_apps(apps, false),
     }
     Ok(())
+}
+
+/// `list -u` (`-f`: with each event's fields).
+fn print_apps(apps: Vec<AppView>, show_fields: bool) {
+    println!("UST events:\n-------------");
+    if apps.is_empty() {
+        println!("None");
+    }
+    for app in apps {
+        println!("\nPID: {} - Name: {}", app.pid, app.procname);
+        for ev in app.events {
+            let level = ev.loglevel;
+            let lname = LOGLEVEL_NAMES.get(level as usize).unwrap_or(&"?");
+            println!(
+                "      {} (loglevel: TRACE_{lname} ({level})) (type: tracepoint)",
+                ev.name
+            );
+            if show_fields {
+                for (name, kind) in &ev.fields {
+                    println!("        field: {name} ({kind})");
+                }
+            }
+        }
+    }
+    println!();
 }
 
 fn print_sessions(sessions: &[SessionInfo]) {

@@ -233,6 +233,16 @@ fn enabling_an_event_takes_effect_in_a_running_app() {
         listed.contains("      rust_tracing:info (loglevel: TRACE_INFO (6))"),
         "{listed}"
     );
+    // With their fields, named and typed as `lttng list -u -f` does.
+    let fields = h.ltt(&["list", "-u", "-f"]);
+    for f in [
+        "      demo:one_int (loglevel: TRACE_DEBUG_UNIT (11)) (type: tracepoint)\n        field: v (integer)\n",
+        "        field: f64 (float)\n        field: str (string)\n        field: arr (unknown)\n",
+        "        field: _seq_length (integer)\n        field: seq (unknown)\n",
+        "        field: text8 (string)\n        field: _seqtext_length (integer)\n        field: seqtext (string)\n        field: state (enum)\n",
+    ] {
+        assert!(fields.contains(f), "{f:?} not in:\n{fields}");
+    }
     std::thread::sleep(Duration::from_millis(300));
     h.ltt(&["enable-event", "-u", "demo:one_int"]);
     std::thread::sleep(Duration::from_millis(500));

@@ -188,8 +188,50 @@ pub struct SessionInfo {
 pub struct AppView {
     pub pid: u32,
     pub procname: String,
-    /// `provider:event` and log level.
-    pub events: Vec<(String, u8)>,
+    pub events: Vec<AppEvent>,
+}
+
+/// An event an app declared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppEvent {
+    /// `provider:event`.
+    pub name: String,
+    pub loglevel: u8,
+    /// Payload fields as `lttng list -u -f` shows them: name and kind
+    /// (integer, float, string, enum; unknown for integer arrays and
+    /// sequences, whose length is an integer field `_NAME_length`).
+    pub fields: Vec<(String, String)>,
+}
+
+impl AppEvent {
+    pub fn of(ev: &ltt_ust::proto::WireEvent) -> AppEvent {
+        use ltt_ust::proto::WireKind;
+        let mut fields = Vec::new();
+        for f in &ev.fields {
+            let kind = match &f.kind {
+                WireKind::Int(_) => "integer",
+                WireKind::F32 | WireKind::F64 => "float",
+                WireKind::String => "string",
+                WireKind::Enum { .. } => "enum",
+                WireKind::Array { element, .. } | WireKind::Sequence { element } => {
+                    if matches!(f.kind, WireKind::Sequence { .. }) {
+                        fields.push((format!("_{}_length", f.name), "integer".into()));
+                    }
+                    if element.text {
+                        "string"
+                    } else {
+                        "unknown"
+                    }
+                }
+            };
+            fields.push((f.name.clone(), kind.into()));
+        }
+        AppEvent {
+            name: ev.name.clone(),
+            loglevel: ev.loglevel,
+            fields,
+        }
+    }
 }
 
 /// What `ltt` asks. `session: None` means the current session (the last

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use ltt_ust::proto::{self, EventIds, WireEvent, MAX_SLOTS};
 
-use crate::control::Trackers;
+use crate::control::{AppEvent, Trackers};
 use crate::recording::Recording;
 use crate::target::Target;
 
@@ -42,8 +42,8 @@ pub struct AppInfo {
 #[derive(Clone, Debug)]
 pub struct AppEvents {
     pub app: AppInfo,
-    /// `provider:event` and log level of each declared event.
-    pub events: Vec<(String, u8)>,
+    /// Every event the app declared.
+    pub events: Vec<AppEvent>,
 }
 
 struct App {
@@ -285,12 +285,7 @@ impl Hub {
             .iter()
             .map(|a| AppEvents {
                 app: a.info.clone(),
-                events: a
-                    .providers
-                    .iter()
-                    .flatten()
-                    .map(|e| (e.name.clone(), e.loglevel))
-                    .collect(),
+                events: a.providers.iter().flatten().map(AppEvent::of).collect(),
             })
             .collect()
     }
