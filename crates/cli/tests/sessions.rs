@@ -1040,6 +1040,28 @@ fn trackers_choose_the_processes_recorded() {
     h.ltt(&["destroy"]);
 }
 
+#[test]
+fn a_session_saved_while_tracing_traces_again_when_loaded() {
+    let h = Home::new("load-started");
+    h.start_one_int_session("live", &[]);
+    let saved = h.dir.join("saved");
+    h.ltt(&["save", "live", "-o", saved.to_str().unwrap()]);
+    h.ltt(&["destroy", "live"]);
+    std::fs::remove_dir_all(h.dir.join("trace")).unwrap();
+    let loaded = h.ltt(&["load", "-i", saved.to_str().unwrap()]);
+    assert!(
+        loaded.contains("Tracing started for session live"),
+        "{loaded}"
+    );
+    assert!(h
+        .ltt(&["status"])
+        .contains("Tracing session live: [active]"));
+    wait_ok(h.demo(&["--iterations", "30", "--payload", "one-int"]));
+    h.ltt(&["stop"]);
+    assert_eq!(events(&h.ltt(&["view"])).len(), 30);
+    h.ltt(&["destroy"]);
+}
+
 /// `lttng ARGS` with a private home (root's session daemon is the
 /// system's, started on demand); its stdout.
 fn lttng(home: &Path, args: &[&str]) -> String {
