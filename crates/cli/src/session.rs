@@ -177,7 +177,8 @@ pub struct EnableChannel {
     /// this often instead of being woken by the writers (default: woken).
     #[arg(long, value_name = "US")]
     read_timer: Option<u64>,
-    /// Monitor timer period in µs.
+    /// Monitor timer period in µs (kept with the session and saved; LTTng
+    /// samples buffer usage with it for triggers, which ltt has not yet).
     #[arg(long, value_name = "US")]
     monitor_timer: Option<u64>,
     /// Let writers wait up to US µs (or `inf`) for room in a full buffer
