@@ -89,8 +89,11 @@ impl Sess {
                 ))
             }
             None => {
+                // With the buffers the session's channels already use.
+                let mut spec = ChannelSpec::new(name);
+                spec.buffers_pid = self.info.channels.iter().any(|c| c.spec.buffers_pid);
                 self.info.channels.push(ChannelInfo {
-                    spec: ChannelSpec::new(name),
+                    spec,
                     enabled: true,
                     rules: Vec::new(),
                     contexts: Vec::new(),
@@ -410,6 +413,18 @@ impl Daemon {
         } else {
             if sess.recording.is_some() {
                 return Err("cannot add a channel once tracing started".into());
+            }
+            if let Some(other) = sess
+                .info
+                .channels
+                .iter()
+                .find(|c| c.spec.buffers_pid != spec.buffers_pid)
+            {
+                return Err(format!(
+                    "channel {} uses {} buffers: a session's channels must all use the same (--buffers-uid or --buffers-pid)",
+                    other.spec.name,
+                    if other.spec.buffers_pid { "per-process" } else { "per-user" }
+                ));
             }
             sess.info.channels.push(ChannelInfo {
                 spec: spec.clone(),
