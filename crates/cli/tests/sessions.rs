@@ -1086,8 +1086,8 @@ fn lttng(home: &Path, args: &[&str]) -> String {
 #[test]
 fn saved_sessions_are_lttng_files_both_ways() {
     let h = Home::new("lttng-xml");
-    let original =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/lttng-2.13.9-saved.lttng");
+    let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sessiond/tests/data/lttng-2.13.9-saved.lttng");
     h.ltt(&["load", "-i", original.to_str().unwrap()]);
     let listed = h.ltt(&["list", "xs"]);
     for line in [

@@ -540,6 +540,29 @@ mod tests {
         assert_eq!(read(&text, out).unwrap(), [info], "{text}");
     }
 
+    /// Every cut and every one-byte change of a real `lttng save` file
+    /// reads as sessions or as an error, never a panic.
+    #[test]
+    fn damaged_files_never_panic() {
+        let good = include_str!("../tests/data/lttng-2.13.9-saved.lttng");
+        assert_eq!(read(good, out).unwrap().len(), 1);
+        for cut in 0..good.len() {
+            if good.is_char_boundary(cut) {
+                let _ = read(&good[..cut], out);
+            }
+        }
+        let bytes = good.as_bytes();
+        for at in (0..bytes.len()).step_by(7) {
+            for b in [b'<', b'>', b'/', b'9', b'-', b'x'] {
+                let mut v = bytes.to_vec();
+                v[at] = b;
+                if let Ok(text) = std::str::from_utf8(&v) {
+                    let _ = read(text, out);
+                }
+            }
+        }
+    }
+
     #[test]
     fn bad_files_get_a_reason() {
         let cases = [
