@@ -222,27 +222,14 @@ impl CallSite {
             // timestamp) when the ring buffer says a reader can rebuild the
             // timestamp and the id fits; else the extended form (u16 65535,
             // u32 id, u64 timestamp).
-            let reserve = |count_full: bool| {
-                let ch = &active.channel;
-                match (id < u16::MAX as u32, count_full) {
-                    (true, true) => {
-                        ch.reserve_short(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
-                    }
-                    (true, false) => {
-                        ch.reserve_short_again(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
-                    }
-                    (false, true) => ch.reserve(HEADER_LEN + body, clock),
-                    (false, false) => ch.reserve_again(HEADER_LEN + body, clock),
-                }
-            };
+            let ch = &active.channel;
+            let short = id < u16::MAX as u32;
             let reserved = match active.blocking {
-                None => reserve(true),
-                Some(b) => match reserve(false) {
-                    Err(ltt_ringbuf::ReserveError::Full) => {
-                        wait_for_room(tracer, &active.channel, b, reserve)
-                    }
-                    r => r,
-                },
+                None if short => {
+                    ch.reserve_short(SHORT_HEADER_LEN + body, HEADER_LEN + body, clock)
+                }
+                None => ch.reserve(HEADER_LEN + body, clock),
+                Some(b) => reserve_waiting(tracer, ch, b, short, body),
             };
             let Ok(mut r) = reserved else {
                 continue;
@@ -611,30 +598,40 @@ pub(crate) fn vtid() -> i32 {
     })
 }
 
-/// A blocking channel's full buffer: try again until there is room, the
-/// timeout passes (the last try counts the record as lost if it fails), or
-/// the daemon goes away or takes the channel back.
+/// A record of a blocking channel: when the buffer is full, try again
+/// until there is room, the timeout passes (the last try counts the record
+/// as lost if it fails), or the daemon goes away or takes the channel back.
 #[cold]
 #[inline(never)]
-fn wait_for_room<'c>(
+fn reserve_waiting<'c>(
     tracer: &Tracer,
-    channel: &Channel,
+    ch: &'c Channel,
     blocking: Blocking,
-    reserve: impl Fn(bool) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError>,
+    short: bool,
+    body: usize,
 ) -> Result<ltt_ringbuf::Reservation<'c>, ltt_ringbuf::ReserveError> {
+    let clock = ltt_ringbuf::monotonic_ns;
+    let (short_len, len) = (SHORT_HEADER_LEN + body, HEADER_LEN + body);
+    let reserve = |count_full: bool| match (short, count_full) {
+        (true, true) => ch.reserve_short(short_len, len, clock),
+        (true, false) => ch.reserve_short_again(short_len, len, clock),
+        (false, true) => ch.reserve(len, clock),
+        (false, false) => ch.reserve_again(len, clock),
+    };
     let deadline = match blocking {
         Blocking::For(t) => Some(Instant::now() + t),
         Blocking::Forever => None,
     };
+    let mut give_up = false;
     loop {
-        std::thread::sleep(BLOCK_RETRY);
-        let give_up = tracer.closed.load(Ordering::Acquire)
-            || channel.is_retired()
-            || deadline.is_some_and(|d| Instant::now() >= d);
         match reserve(give_up) {
             Err(ltt_ringbuf::ReserveError::Full) if !give_up => {}
             r => return r,
         }
+        std::thread::sleep(BLOCK_RETRY);
+        give_up = tracer.closed.load(Ordering::Acquire)
+            || ch.is_retired()
+            || deadline.is_some_and(|d| Instant::now() >= d);
     }
 }
 
