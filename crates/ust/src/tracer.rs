@@ -480,11 +480,8 @@ pub const ALLOW_BLOCKING_ENV: &str = "LTT_UST_ALLOW_BLOCKING";
 const BLOCK_RETRY: Duration = Duration::from_micros(50);
 
 impl Blocking {
-    /// What a channel's timeout means for this process.
-    fn of(timeout_us: u64) -> Option<Blocking> {
-        let allowed = [ALLOW_BLOCKING_ENV, "LTTNG_UST_ALLOW_BLOCKING"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty() && x != "0"));
+    /// What a channel's timeout means for a process that `allowed` it.
+    fn of(timeout_us: u64, allowed: bool) -> Option<Blocking> {
         match timeout_us {
             _ if !allowed => None,
             0 => None,
@@ -512,6 +509,9 @@ struct Tracer {
     answered: Condvar,
     /// The daemon went away.
     closed: AtomicBool,
+    /// The process lets blocking channels make its writers wait (read
+    /// once, when connecting).
+    allow_blocking: bool,
 }
 
 /// This process's tracer (null: none), and the process that set it: a
@@ -840,11 +840,13 @@ fn connect(path: &Path) -> std::io::Result<Tracer> {
         providers: Mutex::new(Vec::new()),
         answered: Condvar::new(),
         closed: AtomicBool::new(false),
+        allow_blocking: [ALLOW_BLOCKING_ENV, "LTTNG_UST_ALLOW_BLOCKING"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty() && x != "0")),
     })
 }
 
 impl Tracer {
-    #[inline(always)]
     /// Put `new` (or nothing) in `slot`; the channel replaced lets go of
     /// its shared memory ([`Channel::retire`]), while the struct itself is
     /// leaked: a hit in progress may still hold it.
@@ -859,6 +861,7 @@ impl Tracer {
         }
     }
 
+    #[inline(always)]
     fn active(&self, slot: usize) -> Option<&'static Active> {
         let a = self.active[slot].load(Ordering::Acquire);
         // SAFETY: non-null pointers were leaked by `apply`: never freed.
@@ -961,7 +964,7 @@ impl Tracer {
                 let new = Box::into_raw(Box::new(Active {
                     channel,
                     contexts: ContextSet::new(msg.contexts),
-                    blocking: Blocking::of(msg.blocking_us),
+                    blocking: Blocking::of(msg.blocking_us, self.allow_blocking),
                 }));
                 self.replace_active(msg.slot as usize, new);
             }
