@@ -531,12 +531,16 @@ fn short_headers_only_where_a_reader_can_rebuild_the_timestamp() {
     unpin();
 }
 
-/// Lines of this process's memory map naming the ring buffers' memfd.
-fn ringbuf_mappings() -> usize {
+/// Mappings of `ch`'s memfd in this process (by inode: other tests'
+/// channels come and go meanwhile).
+fn mappings_of(ch: &Channel) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::from(ch.fd().try_clone_to_owned().unwrap());
+    let inode = file.metadata().unwrap().ino().to_string();
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
         .lines()
-        .filter(|l| l.contains("memfd:ltt-ringbuf"))
+        .filter(|l| l.contains("memfd:ltt-ringbuf") && l.split_whitespace().nth(4) == Some(&inode))
         .count()
 }
 
@@ -546,8 +550,8 @@ fn a_retired_channel_lets_go_of_the_memory_and_takes_late_writes() {
     let ch = Channel::create(&config(Mode::Discard, Reserve::Rseq)).unwrap();
     let dup = ch.fd().try_clone_to_owned().unwrap();
     let app = Channel::open(dup).unwrap();
-    // Another test's channels may be mapped meanwhile: count ours only.
-    let before = ringbuf_mappings();
+    // The creator's mapping and the app's.
+    assert_eq!(mappings_of(&ch), 2);
     write_event(&app, 1).unwrap();
     // A writer still inside a record when the channel is retired.
     let mut late = app.reserve(EVENT_SIZE, monotonic_ns).unwrap();
@@ -555,9 +559,10 @@ fn a_retired_channel_lets_go_of_the_memory_and_takes_late_writes() {
     encode_event(late.bytes_mut(), 2, 0);
     late.commit();
     write_event(&app, 3).unwrap();
-    assert!(
-        ringbuf_mappings() < before,
-        "the shared mapping is still there"
+    assert_eq!(
+        mappings_of(&ch),
+        1,
+        "the app's shared mapping is still there"
     );
     let fd = format!("/proc/self/fd/{}", app.fd().as_raw_fd());
     assert_eq!(

@@ -389,18 +389,19 @@ impl Provider {
             return;
         }
         self.list();
-        let tracer = tracer();
-        for p in std::iter::once(self).chain(listed_providers()) {
-            if p.registered.load(Ordering::Acquire) {
-                continue;
-            }
-            let outcome = match tracer {
-                Some(t) => t.register_provider(p),
-                None => Err(std::io::Error::other("no session daemon")),
-            };
-            if let Err(e) = outcome {
-                debug(&format!("provider {}: {e}", p.name));
-            }
+        // This one first, then the others not registered yet.
+        let others = listed_providers().filter(|p| !std::ptr::eq(*p, self));
+        let todo: Vec<&'static Provider> = std::iter::once(self)
+            .chain(others.filter(|p| !p.registered.load(Ordering::Acquire)))
+            .collect();
+        let outcome = match tracer() {
+            Some(t) => t.register_providers(&todo),
+            None => Err(std::io::Error::other("no session daemon")),
+        };
+        if let Err(e) = outcome {
+            debug(&format!("provider {}: {e}", self.name));
+        }
+        for p in todo {
             for site in p.events {
                 // A verdict that arrives late still applies (the listener).
                 site.set_registered();
@@ -718,12 +719,11 @@ fn spawn_supervisor(path: PathBuf) {
             let Some(t) = try_connect(&path) else {
                 continue;
             };
-            for p in listed_providers() {
-                if p.registered.load(Ordering::Acquire) {
-                    if let Err(e) = t.register_provider(p) {
-                        debug(&format!("provider {}: {e}", p.name));
-                    }
-                }
+            let registered: Vec<&'static Provider> = listed_providers()
+                .filter(|p| p.registered.load(Ordering::Acquire))
+                .collect();
+            if let Err(e) = t.register_providers(&registered) {
+                debug(&format!("providers: {e}"));
             }
         });
     if let Err(e) = spawned {
@@ -868,29 +868,35 @@ impl Tracer {
         (!a.is_null()).then(|| unsafe { &*a })
     }
 
-    /// Send the provider's schema and wait (at most `STEP_TIMEOUT`) for
-    /// the daemon's STATES, which the listener applies.
-    fn register_provider(&self, p: &'static Provider) -> std::io::Result<()> {
+    /// Send the providers' schemas, then wait (at most `STEP_TIMEOUT` for
+    /// them all) for the daemon's STATES, which the listener applies.
+    fn register_providers(&self, ps: &[&'static Provider]) -> std::io::Result<()> {
         // SAFETY: getpid has no preconditions.
         if unsafe { libc::getpid() } != self.pid {
             return Err(std::io::Error::other(
                 "forked child: providers first hit after fork stay disabled",
             ));
         }
-        let descs: Vec<&EventDesc> = p.events.iter().map(|s| s.desc).collect();
-        let number = {
+        let numbers = {
             let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
             let mut providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
-            providers.push((p, false));
-            proto::write_frame(&mut *conn, &proto::encode_provider(p.name, &descs))?;
-            providers.len() - 1
+            let mut numbers = Vec::with_capacity(ps.len());
+            for p in ps {
+                let descs: Vec<&EventDesc> = p.events.iter().map(|s| s.desc).collect();
+                providers.push((p, false));
+                numbers.push(providers.len() - 1);
+                proto::write_frame(&mut *conn, &proto::encode_provider(p.name, &descs))?;
+            }
+            numbers
         };
         let providers = self.providers.lock().unwrap_or_else(|e| e.into_inner());
         let (providers, _) = self
             .answered
-            .wait_timeout_while(providers, STEP_TIMEOUT, |ps| !ps[number].1)
+            .wait_timeout_while(providers, STEP_TIMEOUT, |ps| {
+                numbers.iter().any(|&n| !ps[n].1)
+            })
             .unwrap_or_else(|e| e.into_inner());
-        if providers[number].1 {
+        if numbers.iter().all(|&n| providers[n].1) {
             Ok(())
         } else {
             Err(std::io::Error::new(
