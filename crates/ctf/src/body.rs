@@ -12,7 +12,7 @@ pub enum Bodies {
     /// Every event's (the default).
     #[default]
     All,
-    /// Only those of event classes that are not [packed](packed): the
+    /// Only those of event classes that are not [packed]: the
     /// others are copied as bytes.
     Unpacked,
     /// None: only the event class and time matter (the header's slots

@@ -2,7 +2,7 @@
 //! [`StreamReader`], or from a reader running on its own thread that hands
 //! over decoded chunks, so decoding overlaps with muxing and printing on
 //! another core. Memory stays bounded: a chunk is at most one packet and
-//! [`CHUNK_EVENTS`] events, and at most [`CHUNKS_AHEAD`] are in flight.
+//! `CHUNK_EVENTS` events, and at most `CHUNKS_AHEAD` are in flight.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
