@@ -537,7 +537,16 @@ mod tests {
             discarded: None,
         };
         let text = write(std::slice::from_ref(&info));
-        assert_eq!(read(&text, out).unwrap(), [info], "{text}");
+        assert_eq!(read(&text, out).unwrap(), [info.clone()], "{text}");
+        // Per-process buffers are the domain's, as LTTng saves them.
+        let mut per_pid = info;
+        per_pid
+            .channels
+            .iter_mut()
+            .for_each(|c| c.spec.buffers_pid = true);
+        let text = write(std::slice::from_ref(&per_pid));
+        assert!(text.contains("<buffer_type>PER_PID</buffer_type>"));
+        assert_eq!(read(&text, out).unwrap(), [per_pid]);
     }
 
     /// Every cut and every one-byte change of a real `lttng save` file
