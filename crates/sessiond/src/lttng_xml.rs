@@ -537,7 +537,11 @@ mod tests {
             discarded: None,
         };
         let text = write(std::slice::from_ref(&info));
-        assert_eq!(read(&text, out).unwrap(), [info.clone()], "{text}");
+        assert_eq!(
+            read(&text, out).unwrap(),
+            std::slice::from_ref(&info),
+            "{text}"
+        );
         // Per-process buffers are the domain's, as LTTng saves them.
         let mut per_pid = info;
         per_pid
