@@ -178,9 +178,6 @@ pub struct SessionInfo {
     pub channels: Vec<ChannelInfo>,
     #[serde(default)]
     pub trackers: Trackers,
-    /// Events discarded so far, in replies once tracing started.
-    #[serde(default)]
-    pub discarded: Option<u64>,
 }
 
 /// A traced app (`ltt list -u`).

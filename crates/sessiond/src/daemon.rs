@@ -121,7 +121,8 @@ impl Sess {
     }
 
     /// The recording configuration of each enabled channel, and whether
-    /// they use per-PID buffers (all channels of a session must agree).
+    /// they use per-PID buffers (all channels of a session do or none:
+    /// `enable-channel` and saved files see to it).
     fn recording_configs(&self) -> Result<(Vec<RecordingConfig>, bool)> {
         let name = &self.info.name;
         let enabled: Vec<&ChannelInfo> = self.info.channels.iter().filter(|c| c.enabled).collect();
@@ -131,12 +132,6 @@ impl Sess {
             ));
         };
         let per_pid = first.spec.buffers_pid;
-        if let Some(other) = enabled.iter().find(|c| c.spec.buffers_pid != per_pid) {
-            return Err(format!(
-                "session {name}: channels {} and {} use different buffers (--buffers-uid, --buffers-pid): a session's channels must all use the same",
-                first.spec.name, other.spec.name
-            ));
-        }
         let cfgs = enabled
             .iter()
             .map(|ch| RecordingConfig {
@@ -235,10 +230,6 @@ impl Daemon {
                         c.discarded = Some(target.discarded());
                     }
                 }
-                info.discarded = sess
-                    .recording
-                    .is_some()
-                    .then(|| sess.targets().map(|t| t.discarded()).sum());
                 Ok(Reply::Session { session: info })
             }
             Request::ListApps => Ok(Reply::Apps {
@@ -316,7 +307,6 @@ impl Daemon {
                 active: false,
                 channels: Vec::new(),
                 trackers: Default::default(),
-                discarded: None,
             },
             recording: None,
         });
@@ -643,7 +633,6 @@ impl Daemon {
             s.list.push(Sess {
                 info: SessionInfo {
                     active: false,
-                    discarded: None,
                     ..info
                 },
                 recording: None,

@@ -257,7 +257,6 @@ fn read_session(
         active: child(s, "started").is_some_and(|n| n.text() == Some("true")),
         channels: Vec::new(),
         trackers: Trackers::default(),
-        discarded: None,
     };
     if let Some(path) = path_at(s, &["output", "consumer_output", "destination", "path"]) {
         info.output = PathBuf::from(path.text().unwrap_or_default().trim());
@@ -534,7 +533,6 @@ mod tests {
                 vuid: Some(Vec::new()),
                 vgid: None,
             },
-            discarded: None,
         };
         let text = write(std::slice::from_ref(&info));
         assert_eq!(
